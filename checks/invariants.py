@@ -1,0 +1,116 @@
+"""Blocking invariants. The facts come from the SQL models; these functions only compare them.
+
+Each returns an ``AssetCheckResult`` whose metadata shows what was observed and what was expected,
+so a failure in the UI explains itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from reconciliation_assets.partitions import daily_partitions
+
+CONTAGEM_LINHAS = "contagem_linhas"
+ORDEM_ID_UNICO_BASE = "ordem_id_unico_base"
+SALDO_EXPLICADO = "saldo_explicado"
+CASAMENTO_CSV = "casamento_csv"
+CASAMENTO_BASE = "casamento_base"
+
+
+def spec(name: str, asset: str, description: str, blocking: bool = True) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        name, asset=asset, description=description, blocking=blocking, partitions_def=daily_partitions
+    )
+
+
+VALIDADAS_CHECKS = [
+    spec(
+        CONTAGEM_LINHAS,
+        "transacoes_validadas",
+        "Toda linha de dados termina em validadas ou em quarentena: linhas_csv = linhas_validas + linhas_quarentena, "
+        "e linhas físicas = cabeçalhos + em branco + linhas_csv.",
+    )
+]
+BASE_CHECKS = [
+    spec(
+        ORDEM_ID_UNICO_BASE,
+        "base_interna_snapshot",
+        "ordem_id é único nas linhas lidas da base interna; duplicatas param a execução antes da publicação.",
+    )
+]
+DIVERGENCIAS_CHECKS = [
+    spec(
+        SALDO_EXPLICADO,
+        "divergencias",
+        "total_csv - total_base_escopo - total_explicado = 0.00; qualquer outro valor indica linhas perdidas.",
+    ),
+    spec(CASAMENTO_CSV, "divergencias", "casadas + TIPO_1 = linhas validadas."),
+    spec(CASAMENTO_BASE, "divergencias", "casadas + TIPO_2 = linhas da base em escopo."),
+]
+
+
+def _result(name: str, asset: str, passed: bool, **metadata: Any) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=name,
+        asset_key=dg.AssetKey(asset),
+        passed=bool(passed),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata=metadata,
+    )
+
+
+def line_accounting(stats: dict[str, Any]) -> dg.AssetCheckResult:
+    expected = stats["linhas_validas"] + stats["linhas_quarentena"]
+    physical = stats["linhas_cabecalho"] + stats["linhas_em_branco"] + stats["linhas_csv"]
+    return _result(
+        CONTAGEM_LINHAS,
+        "transacoes_validadas",
+        stats["linhas_csv"] == expected and stats["linhas_fisicas"] == physical,
+        linhas_csv=stats["linhas_csv"],
+        validas_mais_quarentena=expected,
+        linhas_fisicas=stats["linhas_fisicas"],
+        cabecalhos_branco_dados=physical,
+    )
+
+
+def unique_internal_ids(rows: int, distinct_ids: int, sample: list[str]) -> dg.AssetCheckResult:
+    return _result(
+        ORDEM_ID_UNICO_BASE,
+        "base_interna_snapshot",
+        rows == distinct_ids,
+        linhas=rows,
+        ordem_ids_distintos=distinct_ids,
+        duplicados_exemplo=", ".join(sample) or "-",
+    )
+
+
+def divergence_invariants(resumo: dict[str, Any]) -> list[dg.AssetCheckResult]:
+    return [
+        _result(
+            SALDO_EXPLICADO,
+            "divergencias",
+            resumo["diferenca_nao_explicada"] == 0,
+            total_csv=str(resumo["total_csv"]),
+            total_base_escopo=str(resumo["total_base_escopo"]),
+            total_explicado=str(resumo["total_explicado"]),
+            diferenca_nao_explicada=str(resumo["diferenca_nao_explicada"]),
+        ),
+        _result(
+            CASAMENTO_CSV,
+            "divergencias",
+            resumo["casadas"] + resumo["tipo_1"] == resumo["linhas_validas"],
+            casadas=resumo["casadas"],
+            tipo_1=resumo["tipo_1"],
+            linhas_validas=resumo["linhas_validas"],
+        ),
+        _result(
+            CASAMENTO_BASE,
+            "divergencias",
+            resumo["casadas"] + resumo["tipo_2"] == resumo["linhas_base_escopo"],
+            casadas=resumo["casadas"],
+            tipo_2=resumo["tipo_2"],
+            linhas_base_escopo=resumo["linhas_base_escopo"],
+        ),
+    ]

@@ -1,0 +1,22 @@
+-- Normalisation shared by both sides (SPEC 2.1): every string field is trimmed and put in
+-- Unicode NFC before any comparison or hash. No case folding.
+create or replace macro texto_normalizado(s) as
+    nfc_normalize(trim(s, ' ' || chr(9) || chr(160)));  -- space, tab, no-break space
+
+-- A CSV field as written: surrounding quotes removed and "" turned back into ".
+create or replace macro campo_sem_aspas(f) as
+    case
+        when starts_with(trim(f, ' '), '"')
+            then replace(substr(trim(f, ' '), 2, length(trim(f, ' ')) - 2), '""', '"')
+        else f
+    end;
+
+-- `data` as YYYY-MM-DD or DD/MM/YYYY, a real calendar day; null otherwise.
+-- The shape is checked first because strptime alone accepts 2024-2-3.
+create or replace macro data_valida(s) as
+    case
+        when regexp_full_match(s, '[0-9]{4}-[0-9]{2}-[0-9]{2}')
+            then cast(try_strptime(s, '%Y-%m-%d') as date)
+        when regexp_full_match(s, '[0-9]{2}/[0-9]{2}/[0-9]{4}')
+            then cast(try_strptime(s, '%d/%m/%Y') as date)
+    end;

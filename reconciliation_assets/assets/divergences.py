@@ -1,0 +1,94 @@
+"""Asset ``divergencias``: one row per divergence, published only when the books balance."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from checks.invariants import DIVERGENCIAS_CHECKS, divergence_invariants
+from reconciliation_assets import schemas
+from reconciliation_assets.assets.common import ARRIVAL_TAG, GROUP, OWNERS, TAGS, StageTimer, run_started_at
+from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.divergence import compute_divergences
+from reconciliation_assets.engine.sql_models import ModelRunner
+from reconciliation_assets.partitions import daily_partitions
+from resources.settings import DuckDBEngine, ReconRules
+from resources.storage import ReconStorage
+
+TIPOS = (
+    "tipo_1",
+    "tipo_2",
+    "tipo_3_valor",
+    "tipo_3_data",
+    "tipo_3_fornecedor",
+    "tipo_3_ativo",
+    "tipo_3_nome",
+)
+
+
+def arrival_time(context: dg.AssetExecutionContext, paths: DayPaths, engine) -> datetime:
+    """The sensor's tag when the run came from a file landing, else the newest file's own time."""
+    tagged = context.run.tags.get(ARRIVAL_TAG)
+    if tagged:
+        return datetime.fromisoformat(tagged)
+    with ModelRunner(engine) as runner:
+        runner.register_parquet("arquivos", paths.arquivos)
+        newest = runner.query("SELECT max(chegou_em) FROM arquivos")[0][0]
+    return datetime.fromtimestamp(newest, tz=UTC)
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    deps=["transacoes_validadas", "base_interna_snapshot"],
+    group_name=GROUP,
+    owners=OWNERS,
+    tags=TAGS,
+    kinds={"duckdb", "parquet"},
+    description=(
+        "Uma linha por divergência: TIPO_1 só no arquivo, TIPO_2 só na base (dentro da cobertura), "
+        "TIPO_3_<CAMPO> um campo diferente. Publicada em Parquet só se o saldo fechar."
+    ),
+    metadata={"dagster/column_schema": schemas.DIVERGENCIAS},
+    check_specs=DIVERGENCIAS_CHECKS,
+)
+def divergencias(
+    context: dg.AssetExecutionContext, storage: ReconStorage, rules: ReconRules, duckdb_engine: DuckDBEngine
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    timer = StageTimer()
+    day = context.partition_key
+    paths = DayPaths.for_date(storage.work_dir, day)
+    engine = duckdb_engine.settings()
+    resumo = compute_divergences(
+        paths,
+        job_id=context.run_id,
+        started_at=run_started_at(context),
+        arrived_at=arrival_time(context, paths, engine),
+        severity_high=rules.high,
+        severity_medium=rules.medium,
+        sla_minutes=rules.sla_minutes,
+        engine=engine,
+    )
+    results = divergence_invariants(resumo)
+    publish = all(r.passed for r in results)
+    total = sum(resumo[t] for t in TIPOS)
+    if publish:
+        storage.publish(paths.divergencias, "divergencias", day, context.run_id, total)
+    else:
+        context.log.error(
+            f"{day}: invariantes falharam; divergências NÃO publicadas (a saída anterior permanece)."
+        )
+    yield dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": total,
+            "dagster/uri": dg.MetadataValue.path(storage.table_uri("divergencias", day)),
+            "publicada": publish,
+            "taxa_divergencia": dg.MetadataValue.float(float(resumo["taxa_divergencia"])),
+            **{t: int(resumo[t]) for t in TIPOS},
+            "diferenca_nao_explicada": str(resumo["diferenca_nao_explicada"]),
+            "minutos_desde_chegada": dg.MetadataValue.float(
+                round((datetime.now(tz=UTC) - resumo["arquivo_chegou_em"]).total_seconds() / 60, 2)
+            ),
+            **timer.metadata(total),
+        }
+    )
+    yield from results

@@ -1,0 +1,48 @@
+"""Asset ``resumo_conciliacao``: the one-row summary of the date, published after the divergences."""
+
+import dagster as dg
+
+from reconciliation_assets import schemas
+from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, StageTimer
+from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.engine.sql_models import ModelRunner
+from reconciliation_assets.partitions import daily_partitions
+from resources.settings import DuckDBEngine
+from resources.storage import ReconStorage
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    deps=["divergencias"],
+    group_name=GROUP,
+    owners=OWNERS,
+    tags=TAGS,
+    kinds={"duckdb", "parquet"},
+    description="Uma linha por data: contagens, taxa de divergência, cobertura, SLA e controle de saldo.",
+    metadata={"dagster/column_schema": schemas.RESUMO},
+)
+def resumo_conciliacao(
+    context: dg.AssetExecutionContext, storage: ReconStorage, duckdb_engine: DuckDBEngine
+) -> dg.MaterializeResult:
+    timer = StageTimer()
+    day = context.partition_key
+    paths = DayPaths.for_date(storage.work_dir, day)
+    with ModelRunner(duckdb_engine.settings()) as runner:
+        runner.register_parquet("resumo", paths.resumo)
+        resumo = runner.query_dicts("SELECT * FROM resumo")[0]
+    storage.publish(paths.resumo, "resumo_conciliacao", day, context.run_id, 1)
+    numeric = {
+        k: (float(v) if not isinstance(v, int | bool) else v)
+        for k, v in resumo.items()
+        if isinstance(v, int | float) or type(v).__name__ == "Decimal"
+    }
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": 1,
+            "dagster/uri": dg.MetadataValue.path(storage.table_uri("resumo_conciliacao", day)),
+            **numeric,
+            "sla_cumprido": bool(resumo["sla_cumprido"]),
+            "sla_prazo": str(resumo["sla_prazo"]),
+            **timer.metadata(1),
+        }
+    )

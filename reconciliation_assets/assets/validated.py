@@ -1,0 +1,91 @@
+"""Assets ``transacoes_validadas`` and ``quarentena``: every data line ends in exactly one of them."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from checks.invariants import VALIDADAS_CHECKS, line_accounting
+from reconciliation_assets import schemas
+from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, StageTimer
+from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.partitions import daily_partitions
+from reconciliation_assets.validation import validate_day
+from resources.settings import DuckDBEngine, ReconRules
+from resources.storage import ReconStorage
+
+REASONS = (
+    "MALFORMED_ROW",
+    "MISSING_FIELD",
+    "INVALID_VALOR",
+    "INVALID_DATA",
+    "DATE_OUT_OF_RANGE",
+    "DUPLICATE_ORDEM_ID",
+)
+
+
+@dg.multi_asset(
+    partitions_def=daily_partitions,
+    specs=[
+        dg.AssetSpec(
+            "transacoes_validadas",
+            deps=["arquivos_fornecedor"],
+            group_name=GROUP,
+            owners=OWNERS,
+            tags=TAGS,
+            kinds={"duckdb", "parquet"},
+            description="Uma linha por transação válida do dia (ordem_id único), normalizada e tipada.",
+            metadata={"dagster/column_schema": schemas.VALIDADAS},
+        ),
+        dg.AssetSpec(
+            "quarentena",
+            deps=["arquivos_fornecedor"],
+            group_name=GROUP,
+            owners=OWNERS,
+            tags=TAGS,
+            kinds={"duckdb", "parquet"},
+            description="Uma linha por linha rejeitada do arquivo, com arquivo, linha física, conteúdo, motivo e detalhe.",
+            metadata={"dagster/column_schema": schemas.QUARENTENA},
+        ),
+    ],
+    check_specs=VALIDADAS_CHECKS,
+)
+def validacao(
+    context: dg.AssetExecutionContext, storage: ReconStorage, rules: ReconRules, duckdb_engine: DuckDBEngine
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    timer = StageTimer()
+    day = context.partition_key
+    paths = DayPaths.for_date(storage.work_dir, day)
+    stats = validate_day(paths, day, rules.max_age_days, duckdb_engine.settings())
+    check = line_accounting(stats)
+    quarantined = stats["linhas_quarentena"]
+    if check.passed:
+        manifest = storage.publish(paths.quarentena, "quarentena", day, context.run_id, quarantined)
+        context.log.info(
+            f"quarentena publicada: {quarantined} linhas em {storage.table_uri('quarentena', day)}"
+        )
+    timing = timer.metadata(stats["linhas_csv"])
+    rate = quarantined / stats["linhas_csv"] if stats["linhas_csv"] else 0.0
+    yield dg.MaterializeResult(
+        asset_key="transacoes_validadas",
+        metadata={
+            "dagster/row_count": stats["linhas_validas"],
+            "dagster/uri": dg.MetadataValue.path(str(paths.validadas)),
+            "linhas_csv": stats["linhas_csv"],
+            "linhas_em_branco": stats["linhas_em_branco"],
+            "cobertura_inicio": str(stats["cobertura_inicio"]),
+            "cobertura_fim": str(stats["cobertura_fim"]),
+            **timing,
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="quarentena",
+        metadata={
+            "dagster/row_count": quarantined,
+            "dagster/uri": dg.MetadataValue.path(storage.table_uri("quarentena", day)),
+            "taxa_quarentena": dg.MetadataValue.float(round(rate, 6)),
+            "publicada": check.passed,
+            **{f"motivo_{r.lower()}": int(stats["por_motivo"].get(r, 0)) for r in REASONS},
+            **({"sha256": manifest["sha256"]} if check.passed else {}),
+        },
+    )
+    yield check

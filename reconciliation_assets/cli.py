@@ -1,0 +1,138 @@
+"""``recon``: generate a day of data, or run a whole day end to end on the embedded default."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from reconciliation_assets.generator import PRESETS, Scenario, generate, print_progress
+
+DEFAULT_ROOT = Path("recon_data")
+
+
+def _yesterday() -> date:
+    return datetime.now(ZoneInfo("America/Sao_Paulo")).date() - timedelta(days=1)
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"data inválida {text!r}: use YYYY-MM-DD") from exc
+
+
+def _scenario(args: argparse.Namespace) -> Scenario:
+    preset = PRESETS[args.preset] if args.preset else {}
+    rows = args.rows or preset.get("rows", 1_000_000)
+    return Scenario(
+        rows=rows,
+        data_referencia=args.date,
+        seed=args.seed,
+        tipo1_pct=preset.get("tipo1_pct", 5.0),
+        tipo2_pct=preset.get("tipo2_pct", 3.0),
+        tipo3_pct=preset.get("tipo3_pct", 2.0),
+    )
+
+
+def _add_generate_args(p: argparse.ArgumentParser, default_rows: int | None) -> None:
+    p.add_argument(
+        "--date", type=_parse_date, default=_yesterday(), help="data de referência (padrão: ontem)"
+    )
+    p.add_argument("--rows", type=int, default=default_rows, help="linhas de dados no CSV (até 100M)")
+    p.add_argument(
+        "--preset", choices=sorted(PRESETS), help="cenário de carga: " + ", ".join(sorted(PRESETS))
+    )
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--ingress", type=Path, default=DEFAULT_ROOT / "ingress", help="pasta de ingresso local")
+    p.add_argument(
+        "--base",
+        type=Path,
+        default=DEFAULT_ROOT / "base_interna.duckdb",
+        help="arquivo DuckDB da base interna",
+    )
+    p.add_argument("--quiet", action="store_true", help="sem barra de progresso")
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    sc = _scenario(args)
+    if not 1 <= sc.rows <= 100_000_000:
+        print("erro: --rows deve estar entre 1 e 100000000", file=sys.stderr)
+        return 2
+    truth = generate(sc, args.ingress, args.base, progress=None if args.quiet else print_progress)
+    print(json.dumps(asdict(truth), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    os.environ.setdefault("DAGSTER_HOME", str(Path.cwd()))
+    sc = _scenario(args)
+    print(f"1/3 gerando {sc.rows:,} linhas para {sc.data_referencia} em {args.ingress} ...", flush=True)
+    truth = generate(sc, args.ingress, args.base, progress=None if args.quiet else print_progress)
+
+    import dagster as dg
+
+    from reconciliation_assets.definitions import defs
+
+    print("2/3 materializando o job daily_reconciliation no Dagster ...", flush=True)
+    started = time.perf_counter()
+    instance = dg.DagsterInstance.get()
+    result = defs.resolve_job_def("daily_reconciliation").execute_in_process(
+        partition_key=sc.data_referencia.isoformat(), instance=instance, raise_on_error=False
+    )
+    elapsed = time.perf_counter() - started
+    if not result.success:
+        failures = [e.message for e in result.all_events if e.is_failure]
+        print("a execução falhou:\n  " + "\n  ".join(str(f) for f in failures), file=sys.stderr)
+        return 1
+    import duckdb
+
+    output = Path(os.environ.get("RECON_OUTPUT_URI", DEFAULT_ROOT / "output"))
+    day = sc.data_referencia.isoformat()
+    resumo = duckdb.sql(
+        f"SELECT * FROM read_parquet('{output}/resumo_conciliacao/data_referencia={day}/*.parquet')"
+    ).fetchall()
+    cols = [
+        d[0]
+        for d in duckdb.sql(
+            f"DESCRIBE SELECT * FROM read_parquet('{output}/resumo_conciliacao/data_referencia={day}/*.parquet')"
+        ).fetchall()
+    ]
+    print(f"3/3 pronto em {elapsed:.1f}s (run {result.run_id}).\n\nresumo_conciliacao {day}:")
+    for name, value in zip(cols, resumo[0], strict=True):
+        print(f"  {name:28} {value}")
+    expected = truth.divergencias
+    print("\nesperado pelo gerador:", json.dumps(expected))
+    print(
+        f"\nParquet publicado em {output}/{{divergencias,quarentena,resumo_conciliacao}}/data_referencia={day}/"
+    )
+    print("Consulte com DuckDB, por exemplo:")
+    print(
+        f'  duckdb -c "SELECT tipo_divergencia, severidade, count(*) FROM '
+        f"read_parquet('{output}/divergencias/*/*.parquet', hive_partitioning=true) "
+        f"WHERE data_referencia = DATE '{day}' GROUP BY ALL ORDER BY ALL\""
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="recon", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    gen = sub.add_parser("generate", help="gera o CSV do dia e a base interna com contagens conhecidas")
+    _add_generate_args(gen, None)
+    gen.set_defaults(func=cmd_generate)
+    demo = sub.add_parser("demo", help="gera um dia e o concilia de ponta a ponta no Dagster, sem servidor")
+    _add_generate_args(demo, 200_000)
+    demo.set_defaults(func=cmd_demo)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""The Dagster code location: ``reconciliation_assets.definitions:defs``."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from reconciliation_assets.assets.divergences import divergencias
+from reconciliation_assets.assets.internal_snapshot import base_interna_snapshot
+from reconciliation_assets.assets.raw_files import arquivos_fornecedor
+from reconciliation_assets.assets.summary import resumo_conciliacao
+from reconciliation_assets.assets.validated import validacao
+from reconciliation_assets.partitions import daily_partitions
+from reconciliation_assets.resources_config import build_resources
+
+ASSETS = [arquivos_fornecedor, validacao, base_interna_snapshot, divergencias, resumo_conciliacao]
+
+daily_reconciliation = dg.define_asset_job(
+    "daily_reconciliation",
+    selection=dg.AssetSelection.assets(*ASSETS),
+    partitions_def=daily_partitions,
+    executor_def=dg.in_process_executor,
+    description="Concilia uma data de ponta a ponta: arquivos → validação → base interna → divergências → resumo.",
+    tags={"dagster/max_runtime": 1200},
+)
+
+
+def build_defs() -> dg.Definitions:
+    """Everything the code location serves; resources read the environment when this runs."""
+    return dg.Definitions(
+        assets=ASSETS,
+        jobs=[daily_reconciliation],
+        resources=build_resources(),
+    )
+
+
+defs = build_defs()

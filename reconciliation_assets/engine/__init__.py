@@ -1,0 +1,1 @@
+"""Engine-specific code, kept small and isolated: line splitting, header reading, the SQL runner."""

@@ -1,0 +1,108 @@
+"""Run the business rules in ``dbt_like_sql/`` on DuckDB, streaming Parquet in and out.
+
+Models are plain ``with … select`` files that name their inputs as relations; this runner binds
+those names to Parquet files (or Arrow tables), passes values only as bound ``$parameters`` and
+writes the result with ``COPY``, so DuckDB can spill to disk and never hands rows to Python.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql"
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880"
+
+
+def _quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def load_model(name: str) -> str:
+    """The SQL text of model ``name`` (``dbt_like_sql/<name>.sql``)."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How much of the machine DuckDB may use; beyond ``memory_limit`` it spills to ``temp_dir``."""
+
+    memory_limit: str = "2GB"
+    threads: int = 2
+    temp_dir: str = ".recon_tmp"
+
+
+class ModelRunner:
+    """One DuckDB connection with the macros loaded and the inputs of a step registered."""
+
+    def __init__(self, settings: EngineSettings):
+        Path(settings.temp_dir).mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(":memory:")
+        self.con.execute(f"SET memory_limit = {_quote_literal(settings.memory_limit)}")
+        self.con.execute(f"SET threads = {int(settings.threads)}")
+        self.con.execute(f"SET temp_directory = {_quote_literal(str(settings.temp_dir))}")
+        self.con.execute("SET preserve_insertion_order = false")
+        self.con.execute("SET TimeZone = 'UTC'")
+        for macro_file in sorted((SQL_DIR / "macros").glob("*.sql")):
+            self.con.execute(macro_file.read_text(encoding="utf-8"))
+
+    def __enter__(self) -> ModelRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.con.close()
+
+    def register_parquet(self, relation: str, path: Path | str) -> None:
+        """Expose a Parquet file (or glob) as ``relation`` without reading it."""
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM read_parquet({_quote_literal(str(path))})"
+        )
+
+    def register_arrow(self, relation: str, table: Any) -> None:
+        """Expose a small Arrow table or record-batch reader as ``relation``."""
+        self.con.register(relation, table)
+
+    def _bound(self, sql: str, params: dict[str, Any]) -> dict[str, Any]:
+        wanted = set(_PARAM.findall(sql))
+        missing = wanted - params.keys()
+        if missing:
+            raise KeyError(f"parameters missing for model: {sorted(missing)}")
+        return {k: v for k, v in params.items() if k in wanted}
+
+    def materialize(
+        self, model: str, params: dict[str, Any] | None = None, relation: str | None = None
+    ) -> int:
+        """Run ``model`` into a temp table named ``relation`` (default: the model name); returns rows."""
+        sql = load_model(model)
+        relation = relation or model
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {relation} AS {sql}", self._bound(sql, params or {}))
+        return self.count(relation)
+
+    def copy_to_parquet(
+        self, model_or_relation: str, path: Path, params: dict[str, Any] | None = None
+    ) -> int:
+        """Write a model (by name) or an already-registered relation to one Parquet file; returns rows."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        model_file = SQL_DIR / f"{model_or_relation}.sql"
+        sql = load_model(model_or_relation) if model_file.exists() else f"SELECT * FROM {model_or_relation}"
+        rows = self.con.execute(
+            f"COPY ({sql}) TO {_quote_literal(str(path))} ({PARQUET_OPTIONS})", self._bound(sql, params or {})
+        ).fetchone()
+        return int(rows[0]) if rows else 0
+
+    def count(self, relation: str) -> int:
+        return int(self.con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0])
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+        """A small read-only query (aggregates, one-row results) for metadata and checks."""
+        return self.con.execute(sql, params or {}).fetchall()
+
+    def query_dicts(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        cur = self.con.execute(sql, params or {})
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

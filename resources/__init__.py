@@ -1,0 +1,1 @@
+"""Dagster resources: every piece of configuration enters the project through these."""

@@ -1,0 +1,179 @@
+"""The whole chain through Dagster on the embedded default, checked against the generator's truth."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+
+import dagster as dg
+import duckdb
+import pytest
+
+from reconciliation_assets.definitions import build_defs
+from reconciliation_assets.generator import Scenario, generate
+from tests.chain import HEADER, make_base
+
+DAY = "2024-03-10"
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """Point every location at a temporary folder, the way an operator would, through the environment."""
+    values = {
+        "RECON_INGRESS_URI": str(tmp_path / "ingress"),
+        "RECON_OUTPUT_URI": str(tmp_path / "output"),
+        "RECON_CHECKPOINT_URI": str(tmp_path / "checkpoints"),
+        "RECON_WORK_DIR": str(tmp_path / "work"),
+        "RECON_DUCKDB_TEMP_DIR": str(tmp_path / "tmp"),
+        "RECON_INTERNAL_DB_URL": f"duckdb:///{tmp_path / 'base.duckdb'}",
+        "RECON_DUCKDB_MEMORY_LIMIT": "1GB",
+    }
+    for k, v in values.items():
+        monkeypatch.setenv(k, v)
+    return tmp_path
+
+
+def run(day: str = DAY):
+    with dg.instance_for_test() as instance:
+        return (
+            build_defs()
+            .resolve_job_def("daily_reconciliation")
+            .execute_in_process(partition_key=day, instance=instance, raise_on_error=False)
+        )
+
+
+def table(root: Path, name: str, sql: str) -> list[tuple]:
+    return duckdb.sql(
+        sql.replace("{t}", f"read_parquet('{root}/output/{name}/*/*.parquet', hive_partitioning=true)")
+    ).fetchall()
+
+
+def test_generated_day_matches_ground_truth_exactly(env):
+    truth = generate(
+        Scenario(rows=6_000, data_referencia=date(2024, 3, 10), chunk_rows=2_500),
+        env / "ingress",
+        env / "base.duckdb",
+    )
+    result = run()
+    assert result.success
+    by_type = dict(table(env, "divergencias", "SELECT tipo_divergencia, count(*) FROM {t} GROUP BY 1"))
+    assert by_type == {k: v for k, v in truth.divergencias.items() if v}
+    severities = dict(
+        table(
+            env,
+            "divergencias",
+            "SELECT severidade, count(*) FROM {t} WHERE tipo_divergencia = 'TIPO_3_VALOR' GROUP BY 1",
+        )
+    )
+    assert severities == truth.severidade_tipo_3_valor
+    reasons = dict(table(env, "quarentena", "SELECT motivo, count(*) FROM {t} GROUP BY 1"))
+    assert reasons == truth.quarentena
+    rel = duckdb.sql(f"SELECT * FROM read_parquet('{env}/output/resumo_conciliacao/*/*.parquet')")
+    resumo = SimpleNamespace(**dict(zip(rel.columns, rel.fetchall()[0], strict=True)))
+    assert (resumo.linhas_csv, resumo.linhas_validas, resumo.linhas_quarentena, resumo.linhas_em_branco) == (
+        truth.linhas_csv,
+        truth.linhas_validas,
+        truth.linhas_quarentena,
+        truth.linhas_em_branco,
+    )
+    assert resumo.linhas_base_escopo == truth.linhas_base_escopo
+    assert resumo.conciliadas_sem_divergencia == truth.conciliadas_sem_divergencia
+    assert str(resumo.diferenca_nao_explicada) == "0.00"
+    assert resumo.job_id == result.run_id
+    # The partition's materialisations carry the counts the UI plots.
+    mats = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    assert mats["divergencias"]["tipo_1"].value == truth.divergencias["TIPO_1"]
+    assert mats["quarentena"]["motivo_duplicate_ordem_id"].value == truth.quarentena["DUPLICATE_ORDEM_ID"]
+    assert mats["divergencias"]["dagster/uri"].value == str(
+        env / "output" / "divergencias" / f"data_referencia={DAY}" / "part-0.parquet"
+    )
+
+
+def test_rerunning_a_date_replaces_it_with_the_same_rows(env):
+    generate(Scenario(rows=1_500, data_referencia=date(2024, 3, 10)), env / "ingress", env / "base.duckdb")
+    cols = "fornecedor_id, ordem_id, nome, ativo_id, data, data_base, valor_csv, valor_base, valor_diferenca, tipo_divergencia, detalhes, severidade, hash_linha"
+    first = run()
+    rows1 = table(env, "divergencias", f"SELECT {cols} FROM {{t}} ORDER BY ALL")
+    second = run()
+    rows2 = table(env, "divergencias", f"SELECT {cols} FROM {{t}} ORDER BY ALL")
+    assert first.success and second.success and first.run_id != second.run_id
+    assert rows1 == rows2 and len(rows1) > 0
+    assert table(env, "divergencias", "SELECT DISTINCT job_id FROM {t}") == [(second.run_id,)]
+    partition = env / "output" / "divergencias" / f"data_referencia={DAY}"
+    assert sorted(p.name for p in partition.iterdir()) == ["_manifest.json", "part-0.parquet"]
+    manifest = json.loads((partition / "_manifest.json").read_text())
+    assert (manifest["linhas"], manifest["job_id"]) == (len(rows2), second.run_id)
+    assert not (env / "output" / "_staging").exists() or not any((env / "output" / "_staging").iterdir())
+
+
+def test_missing_column_fails_the_run_and_publishes_nothing(env):
+    day_dir = env / "ingress" / DAY
+    day_dir.mkdir(parents=True)
+    (day_dir / "a.csv").write_text(HEADER + "\nF1;O1;Ana;A1;2024-03-09;1\n")
+    (day_dir / "b.csv").write_text("fornecedor_id;ordem_id;nome;data;valor\nF1;O2;Ana;2024-03-09;1\n")
+    make_base(env / "base.duckdb", [])
+    result = run()
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "b.csv" in failure.event_specific_data.error.message
+    assert "ativo_id" in failure.event_specific_data.error.message
+    assert not (env / "output").exists()
+
+
+def test_duplicate_internal_ids_block_publication(env):
+    day_dir = env / "ingress" / DAY
+    day_dir.mkdir(parents=True)
+    (day_dir / "a.csv").write_text(HEADER + "\nF1;O1;Ana;A1;2024-03-09;1\n")
+    make_base(
+        env / "base.duckdb",
+        [("F1", "O1", "Ana", "A1", date(2024, 3, 9), 1), ("F1", " O1", "Ana", "A1", date(2024, 3, 9), 1)],
+    )
+    result = run()
+    assert not result.success
+    evaluations = [
+        e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    failed = [ev.check_name for ev in evaluations if not ev.passed]
+    assert failed == ["ordem_id_unico_base"]
+    assert not (env / "output" / "divergencias").exists()
+    assert not (env / "output" / "resumo_conciliacao").exists()
+
+
+def test_no_file_for_the_date_is_a_clear_failure(env):
+    make_base(env / "base.duckdb", [])
+    result = run()
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert f"Nenhum arquivo *.csv para {DAY}" in failure.event_specific_data.error.message
+
+
+def test_spec_cli_command_runs_a_day(env):
+    """The SPEC's own command line, with only the SPEC's environment variables."""
+    generate(Scenario(rows=1_000, data_referencia=date(2024, 3, 10)), env / "ingress", env / "base.duckdb")
+    cmd = [
+        str(Path(sys.executable).with_name("dagster")),
+        "job",
+        "execute",
+        "-m",
+        "reconciliation_assets.definitions",
+        "-j",
+        "daily_reconciliation",
+        "--tags",
+        json.dumps({"dagster/partition": DAY}),
+    ]
+    proc = subprocess.run(
+        cmd,
+        env={**os.environ, "DAGSTER_HOME": str(env)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert table(env, "resumo_conciliacao", "SELECT count(*), sum(linhas_csv) FROM {t}") == [(1, 1_000)]
