@@ -26,18 +26,20 @@ linhas_de_dados as (
 ),
 
 -- A field is either quoted ("" escapes a quote, spaces allowed around it) or has no quote at all.
--- Appending one delimiter makes every field end with one, so the regex never matches empty.
+-- Lines without any quote (nearly all) are split directly; the others with a quote-aware regex,
+-- after appending one delimiter so that every field ends with one and the regex never matches empty.
 campos_separados as (
     select
         *,
-        case delimitador
+        not contains(conteudo, '"') or case delimitador
             when ';' then regexp_full_match(conteudo || ';', '(?:( *"(?:[^"]|"")*" *|[^;"]*);)+')
             when ',' then regexp_full_match(conteudo || ',', '(?:( *"(?:[^"]|"")*" *|[^,"]*),)+')
             else regexp_full_match(conteudo || E'\t', E'(?:( *"(?:[^"]|"")*" *|[^\t"]*)\t)+')
         end as aspas_ok,
-        case delimitador
-            when ';' then regexp_extract_all(conteudo || ';', '( *"(?:[^"]|"")*" *|[^;"]*);', 1)
-            when ',' then regexp_extract_all(conteudo || ',', '( *"(?:[^"]|"")*" *|[^,"]*),', 1)
+        case
+            when not contains(conteudo, '"') then string_split(conteudo, delimitador)
+            when delimitador = ';' then regexp_extract_all(conteudo || ';', '( *"(?:[^"]|"")*" *|[^;"]*);', 1)
+            when delimitador = ',' then regexp_extract_all(conteudo || ',', '( *"(?:[^"]|"")*" *|[^,"]*),', 1)
             else regexp_extract_all(conteudo || E'\t', E'( *"(?:[^"]|"")*" *|[^\t"]*)\t', 1)
         end as campos
     from linhas_de_dados
@@ -89,17 +91,11 @@ motivo_sem_duplicidade as (
 primeira_ocorrencia as (
     select
         *,
-        case when motivo_previo is null then
-            row_number() over (
-                partition by motivo_previo is null, ordem_id order by arquivo_idx, linha
-            )
-        end as ocorrencia,
-        case when motivo_previo is null then
-            first_value(arquivo || ' linha ' || linha) over (
-                partition by motivo_previo is null, ordem_id order by arquivo_idx, linha
-            )
-        end as primeira_em
+        case when motivo_previo is null then row_number() over ordem end as ocorrencia,
+        case when motivo_previo is null then first_value(arquivo) over ordem end as primeiro_arquivo,
+        case when motivo_previo is null then first_value(linha) over ordem end as primeira_linha
     from motivo_sem_duplicidade
+    window ordem as (partition by motivo_previo is null, ordem_id order by arquivo_idx, linha)
 ),
 
 classificadas as (
@@ -137,7 +133,7 @@ classificadas as (
             when motivo_previo = 'DATE_OUT_OF_RANGE'
                 then 'data ' || strftime(data, '%Y-%m-%d') || ' anterior a ' || $max_age_days || ' dias antes de ' || $data_referencia
             when ocorrencia > 1
-                then 'ordem_id ' || ordem_id || ' repetido; mantida a primeira ocorrência em ' || primeira_em
+                then 'ordem_id ' || ordem_id || ' repetido; mantida a primeira ocorrência em ' || primeiro_arquivo || ' linha ' || primeira_linha
         end as detalhe
     from primeira_ocorrencia
 )

@@ -79,3 +79,27 @@ def test_empty_file_is_rejected():
 def test_header_only_file_gives_zero_lines(tmp_path):
     result = run_day(tmp_path, {"a.csv": HEADER})
     assert (result.stats["linhas_csv"], result.stats["linhas_fisicas"]) == (0, 1)
+
+
+@pytest.mark.parametrize("chunk", [7, 16, 64])
+def test_lines_are_exact_across_read_chunks(tmp_path, monkeypatch, chunk):
+    """Chunk boundaries fall inside lines, on CR/LF pairs and inside multi-byte characters."""
+    from reconciliation_assets.engine import lines
+
+    monkeypatch.setattr(lines, "CHUNK_BYTES", chunk)
+    text = "cabeçalho\r\nação;1\r\n\r\n  \nlinha com \r no meio\nsem fim\r"
+    path = tmp_path / "x.csv"
+    path.write_bytes(text.encode("utf-8"))
+    got = [
+        (n, t)
+        for batch in lines.iter_line_batches(path, "utf-8", 0)
+        for n, t in zip(batch.column("linha").to_pylist(), batch.column("conteudo").to_pylist(), strict=True)
+    ]
+    assert got == [
+        (1, "cabeçalho"),
+        (2, "ação;1"),
+        (3, ""),
+        (4, "  "),
+        (5, "linha com \r no meio"),
+        (6, "sem fim"),
+    ]

@@ -1,12 +1,19 @@
--- Normalisation shared by both sides (SPEC 2.1): every string field is trimmed and put in
--- Unicode NFC before any comparison or hash. No case folding.
+-- Normalisation shared by both sides (SPEC 2.1): every string field is trimmed (space, tab,
+-- no-break space) and put in Unicode NFC before any comparison or hash. No case folding.
+-- trim() with a character set is costly, so it only runs when an edge could need it.
 create or replace macro texto_normalizado(s) as
-    nfc_normalize(trim(s, ' ' || chr(9) || chr(160)));  -- space, tab, no-break space
+    nfc_normalize(
+        case
+            when starts_with(s, ' ') or ends_with(s, ' ') or contains(s, chr(9)) or contains(s, chr(160))
+                then trim(s, ' ' || chr(9) || chr(160))
+            else s
+        end
+    );
 
 -- A CSV field as written: surrounding quotes removed and "" turned back into ".
 create or replace macro campo_sem_aspas(f) as
     case
-        when starts_with(trim(f, ' '), '"')
+        when contains(f, '"')
             then replace(substr(trim(f, ' '), 2, length(trim(f, ' ')) - 2), '""', '"')
         else f
     end;

@@ -109,24 +109,26 @@ def _utf8_chunks(path: Path, encoding: str) -> Iterator[bytes]:
 
 
 def _split_lines(buf: bytes) -> pa.LargeStringArray:
-    """Split a UTF-8 buffer on ``\\n`` into an Arrow string array without copying the text.
+    """Split a UTF-8 buffer on ``\\n`` into an Arrow string array without a Python loop.
 
     The terminator (``\\n`` or ``\\r\\n``) is removed; a last line without newline is kept.
+    ``\\r\\n`` can only be a terminator (every ``\\n`` ends a line), so it is folded to ``\\n``
+    on the whole buffer first; a lone ``\\r`` inside a line is data and stays.
     """
+    buf = buf.replace(b"\r\n", b"\n")
+    if buf.endswith(b"\r"):  # last line, CRLF cut before its LF: the file ended there
+        buf = buf[:-1]
     data = np.frombuffer(buf, dtype=np.uint8)
-    ends = np.flatnonzero(data == 0x0A)
-    starts = np.concatenate(([0], ends + 1))
-    if starts[-1] < len(buf):  # last line has no newline
-        ends = np.concatenate((ends, [len(buf)]))
-    else:
+    starts = np.concatenate(([0], np.flatnonzero(data == 0x0A) + 1))
+    if starts[-1] >= len(buf):  # the buffer ends with a newline: no line starts after it
         starts = starts[:-1]
     offsets = np.empty(len(starts) + 1, dtype=np.int64)
     offsets[:-1] = starts
     offsets[-1] = len(buf)
-    raw = pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(offsets.tobytes()), pa.py_buffer(buf))
-    # Each element still ends with its terminator; strip exactly one "\n" and one "\r".
-    without_lf = pc.replace_substring_regex(raw, pattern="\n$", replacement="")
-    return pc.replace_substring_regex(without_lf, pattern="\r$", replacement="")
+    with_lf = pa.LargeStringArray.from_buffers(
+        len(starts), pa.py_buffer(offsets.tobytes()), pa.py_buffer(buf)
+    )
+    return pc.utf8_rtrim(with_lf, characters="\n")  # each element holds at most its one terminator
 
 
 def iter_line_batches(path: Path, encoding: str, arquivo_idx: int) -> Iterator[pa.RecordBatch]:
