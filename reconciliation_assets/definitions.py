@@ -9,6 +9,7 @@ from reconciliation_assets.assets.internal_snapshot import base_interna_snapshot
 from reconciliation_assets.assets.raw_files import arquivos_fornecedor
 from reconciliation_assets.assets.summary import resumo_conciliacao
 from reconciliation_assets.assets.validated import validacao
+from reconciliation_assets.checkpoint import checkpoint_step_done, checkpoint_step_failed
 from reconciliation_assets.partitions import daily_partitions
 from reconciliation_assets.resources_config import build_resources
 
@@ -21,6 +22,7 @@ daily_reconciliation = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="Concilia uma data de ponta a ponta: arquivos → validação → base interna → divergências → resumo.",
     tags={"dagster/max_runtime": 1200},
+    hooks={checkpoint_step_done, checkpoint_step_failed},
 )
 
 

@@ -177,3 +177,45 @@ def test_spec_cli_command_runs_a_day(env):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert table(env, "resumo_conciliacao", "SELECT count(*), sum(linhas_csv) FROM {t}") == [(1, 1_000)]
+
+
+def checkpoint_of(root: Path, run_id: str) -> dict:
+    return json.loads((root / "checkpoints" / run_id / "checkpoint.json").read_text())
+
+
+def test_checkpoint_records_every_finished_step(env):
+    generate(Scenario(rows=1_000, data_referencia=date(2024, 3, 10)), env / "ingress", env / "base.duckdb")
+    result = run()
+    doc = checkpoint_of(env, result.run_id)
+    assert doc["status"] == "concluido"
+    assert [s["etapa"] for s in doc["etapas_concluidas"]] == doc["etapas"]
+    assert doc["data_referencia"] == DAY
+
+
+def daily_job():
+    """Module-level, so Dagster can reconstruct the job in a re-execution."""
+    return build_defs().resolve_job_def("daily_reconciliation")
+
+
+def test_reexecution_from_failure_resumes_without_redoing_finished_steps(env):
+    generate(Scenario(rows=1_000, data_referencia=date(2024, 3, 10)), env / "ingress", env / "base.duckdb")
+    (env / "base.duckdb").rename(env / "base.moved")  # the internal base is unreachable
+    with dg.instance_for_test() as instance:
+        first = dg.execute_job(dg.reconstructable(daily_job), instance, tags={"dagster/partition": DAY})
+        assert not first.success
+        doc = checkpoint_of(env, first.run_id)
+        assert (doc["status"], doc["etapa_em_falha"]) == ("falhou", "base_interna_snapshot")
+        assert [s["etapa"] for s in doc["etapas_concluidas"]] == ["arquivos_fornecedor", "validacao"]
+        assert "base interna não encontrada" in doc["erro"]
+
+        (env / "base.moved").rename(env / "base.duckdb")
+        second = dg.execute_job(
+            dg.reconstructable(daily_job),
+            instance,
+            reexecution_options=dg.ReexecutionOptions.from_failure(first.run_id, instance),
+            tags={"dagster/partition": DAY},
+        )
+        assert second.success
+        started = sorted(e.step_key for e in second.all_events if e.event_type_value == "STEP_START")
+        assert started == ["base_interna_snapshot", "divergencias", "resumo_conciliacao"]
+    assert table(env, "resumo_conciliacao", "SELECT count(*) FROM {t}") == [(1,)]
