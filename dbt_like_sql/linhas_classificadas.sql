@@ -1,101 +1,21 @@
--- Grain: one row per non-blank data line of the day's files (header and blank lines excluded).
--- Every line gets its parsed fields and either no motivo (valid) or exactly one quarantine
--- reason, the first that applies in the SPEC's order (section 3).
--- Inputs: linhas (arquivo_idx, linha, conteudo), arquivos (one row per file: its delimiter,
--- field count and the position of each required column). Parameters: $data_referencia, $max_age_days.
+-- Grain: one row per non-blank data line of the day: either valid (motivo null) or exactly one
+-- quarantine reason. Adds DUPLICATE_ORDEM_ID to linhas_avaliadas: among lines that pass every
+-- other check, the first occurrence of an ordem_id is kept and later ones are quarantined.
+-- Inputs: linhas_avaliadas, ordens_repetidas.
 with
 
-linhas_de_dados as (
-    select
-        l.arquivo_idx,
-        a.arquivo,
-        l.linha,
-        l.conteudo,
-        a.delimitador,
-        a.n_campos,
-        a.pos_fornecedor_id,
-        a.pos_ordem_id,
-        a.pos_nome,
-        a.pos_ativo_id,
-        a.pos_data,
-        a.pos_valor
-    from linhas as l
-    inner join arquivos as a on l.arquivo_idx = a.arquivo_idx
-    where l.linha > 1
-      and trim(l.conteudo, E' \t') <> ''
-),
+avaliadas as (select * from linhas_avaliadas),
 
--- A field is either quoted ("" escapes a quote, spaces allowed around it) or has no quote at all.
--- Lines without any quote (nearly all) are split directly; the others with a quote-aware regex,
--- after appending one delimiter so that every field ends with one and the regex never matches empty.
-campos_separados as (
-    select
-        *,
-        not contains(conteudo, '"') or case delimitador
-            when ';' then regexp_full_match(conteudo || ';', '(?:( *"(?:[^"]|"")*" *|[^;"]*);)+')
-            when ',' then regexp_full_match(conteudo || ',', '(?:( *"(?:[^"]|"")*" *|[^,"]*),)+')
-            else regexp_full_match(conteudo || E'\t', E'(?:( *"(?:[^"]|"")*" *|[^\t"]*)\t)+')
-        end as aspas_ok,
-        case
-            when not contains(conteudo, '"') then string_split(conteudo, delimitador)
-            when delimitador = ';' then regexp_extract_all(conteudo || ';', '( *"(?:[^"]|"")*" *|[^;"]*);', 1)
-            when delimitador = ',' then regexp_extract_all(conteudo || ',', '( *"(?:[^"]|"")*" *|[^,"]*),', 1)
-            else regexp_extract_all(conteudo || E'\t', E'( *"(?:[^"]|"")*" *|[^\t"]*)\t', 1)
-        end as campos
-    from linhas_de_dados
-),
+repetidas as (select * from ordens_repetidas),
 
-campos_nomeados as (
+com_primeira as (
     select
-        arquivo_idx,
-        arquivo,
-        linha,
-        conteudo,
-        n_campos,
-        aspas_ok,
-        len(campos) as n_lidos,
-        texto_normalizado(campo_sem_aspas(campos[pos_fornecedor_id])) as fornecedor_id,
-        texto_normalizado(campo_sem_aspas(campos[pos_ordem_id])) as ordem_id,
-        texto_normalizado(campo_sem_aspas(campos[pos_nome])) as nome,
-        texto_normalizado(campo_sem_aspas(campos[pos_ativo_id])) as ativo_id,
-        texto_normalizado(campo_sem_aspas(campos[pos_data])) as data_texto,
-        texto_normalizado(campo_sem_aspas(campos[pos_valor])) as valor_texto
-    from campos_separados
-),
-
-tipados as (
-    select
-        *,
-        valor_centavos(valor_texto) as centavos,
-        data_valida(data_texto) as data
-    from campos_nomeados
-),
-
-motivo_sem_duplicidade as (
-    select
-        *,
-        case
-            when not aspas_ok then 'MALFORMED_ROW'
-            when n_lidos <> n_campos then 'MALFORMED_ROW'
-            when fornecedor_id = '' or ordem_id = '' or nome = '' or ativo_id = ''
-                or data_texto = '' or valor_texto = '' then 'MISSING_FIELD'
-            when centavos is null then 'INVALID_VALOR'
-            when data is null then 'INVALID_DATA'
-            when data > cast($data_referencia as date) then 'DATE_OUT_OF_RANGE'
-            when data < cast($data_referencia as date) - cast($max_age_days as integer) then 'DATE_OUT_OF_RANGE'
-        end as motivo_previo
-    from tipados
-),
-
--- Only rows that pass every other check take part; the first in file-name order, then line, is kept.
-primeira_ocorrencia as (
-    select
-        *,
-        case when motivo_previo is null then row_number() over ordem end as ocorrencia,
-        case when motivo_previo is null then first_value(arquivo) over ordem end as primeiro_arquivo,
-        case when motivo_previo is null then first_value(linha) over ordem end as primeira_linha
-    from motivo_sem_duplicidade
-    window ordem as (partition by motivo_previo is null, ordem_id order by arquivo_idx, linha)
+        a.*,
+        r.ordem_id is not null
+            and (a.arquivo_idx, a.linha) <> (r.primeira.arquivo_idx, r.primeira.linha) as repetida,
+        r.primeira
+    from avaliadas as a
+    left join repetidas as r on a.motivo_previo is null and a.ordem_id = r.ordem_id
 ),
 
 classificadas as (
@@ -109,33 +29,14 @@ classificadas as (
         nome,
         ativo_id,
         data,
-        centavos_para_decimal(centavos) as valor,
-        coalesce(motivo_previo, case when ocorrencia > 1 then 'DUPLICATE_ORDEM_ID' end) as motivo,
+        valor,
+        coalesce(motivo_previo, case when repetida then 'DUPLICATE_ORDEM_ID' end) as motivo,
         case
-            when not aspas_ok
-                then 'aspas não fechadas ou texto após aspas'
-            when n_lidos <> n_campos
-                then 'esperados ' || n_campos || ' campos, encontrados ' || n_lidos
-            when motivo_previo = 'MISSING_FIELD'
-                then 'campo(s) vazio(s): ' || concat_ws(', ',
-                    case when fornecedor_id = '' then 'fornecedor_id' end,
-                    case when ordem_id = '' then 'ordem_id' end,
-                    case when nome = '' then 'nome' end,
-                    case when ativo_id = '' then 'ativo_id' end,
-                    case when data_texto = '' then 'data' end,
-                    case when valor_texto = '' then 'valor' end)
-            when motivo_previo = 'INVALID_VALOR'
-                then 'valor ''' || valor_texto || ''' não é um decimal válido (use 1234.56 ou 1234,56, até decimal(18,2))'
-            when motivo_previo = 'INVALID_DATA'
-                then 'data ''' || data_texto || ''' não é um dia válido (YYYY-MM-DD ou DD/MM/YYYY)'
-            when motivo_previo = 'DATE_OUT_OF_RANGE' and data > cast($data_referencia as date)
-                then 'data ' || strftime(data, '%Y-%m-%d') || ' posterior à data de referência ' || $data_referencia
-            when motivo_previo = 'DATE_OUT_OF_RANGE'
-                then 'data ' || strftime(data, '%Y-%m-%d') || ' anterior a ' || $max_age_days || ' dias antes de ' || $data_referencia
-            when ocorrencia > 1
-                then 'ordem_id ' || ordem_id || ' repetido; mantida a primeira ocorrência em ' || primeiro_arquivo || ' linha ' || primeira_linha
+            when motivo_previo is not null then detalhe_previo
+            when repetida then 'ordem_id ' || ordem_id || ' repetido; mantida a primeira ocorrência em '
+                || primeira.arquivo || ' linha ' || primeira.linha
         end as detalhe
-    from primeira_ocorrencia
+    from com_primeira
 )
 
 select * from classificadas

@@ -11,4 +11,3 @@ select
     linha
 from classificadas
 where motivo is null
-order by arquivo_idx, linha

@@ -29,6 +29,10 @@ class DayPaths:
         return self.root / "arquivos.parquet"
 
     @property
+    def avaliadas(self) -> Path:
+        return self.root / "linhas_avaliadas.parquet"
+
+    @property
     def validadas(self) -> Path:
         return self.root / "validadas.parquet"
 

@@ -1,4 +1,8 @@
-"""Step 2: classify every data line as valid or quarantined (rules in dbt_like_sql/linhas_classificadas.sql)."""
+"""Step 2: classify every data line as valid or quarantined (rules in dbt_like_sql/linhas_*.sql).
+
+Lines are evaluated in one streaming pass to Parquet; only the (rare) repeated ordem_ids are
+held in memory, so the step's memory does not grow with the file.
+"""
 
 from __future__ import annotations
 
@@ -16,18 +20,21 @@ def validate_day(
     with ModelRunner(engine) as runner:
         runner.register_parquet("linhas", paths.linhas)
         runner.register_parquet("arquivos", paths.arquivos)
-        runner.materialize("linhas_classificadas", params)
+        runner.copy_to_parquet("linhas_avaliadas", paths.avaliadas, params)
+        runner.register_parquet("linhas_avaliadas", paths.avaliadas)
+        runner.materialize("ordens_repetidas")
+        runner.register_model_view("linhas_classificadas")
         runner.copy_to_parquet("validadas", paths.validadas)
         runner.copy_to_parquet("quarentena", paths.quarentena)
         runner.copy_to_parquet("estatisticas_linhas", paths.estatisticas)
-        stats = runner.query_dicts(f"SELECT * FROM read_parquet('{paths.estatisticas}')")[0]
+        runner.register_parquet("estatisticas", paths.estatisticas)
+        stats = runner.query_dicts("SELECT * FROM estatisticas")[0]
+        runner.register_parquet("quarentena_dia", paths.quarentena)
         stats["por_motivo"] = dict(
-            runner.query(
-                "SELECT motivo, count(*) FROM linhas_classificadas WHERE motivo IS NOT NULL GROUP BY 1 ORDER BY 1"
-            )
+            runner.query("SELECT motivo, count(*) FROM quarentena_dia GROUP BY 1 ORDER BY 1")
         )
-        coverage = runner.query("SELECT min(data), max(data) FROM linhas_classificadas WHERE motivo IS NULL")[
-            0
-        ]
-    stats["cobertura_inicio"], stats["cobertura_fim"] = coverage
+        runner.register_parquet("validadas_dia", paths.validadas)
+        stats["cobertura_inicio"], stats["cobertura_fim"] = runner.query(
+            "SELECT min(data), max(data) FROM validadas_dia"
+        )[0]
     return stats

@@ -67,6 +67,10 @@ class ModelRunner:
         """Expose a small Arrow table or record-batch reader as ``relation``."""
         self.con.register(relation, table)
 
+    def register_model_view(self, model: str) -> None:
+        """Expose a parameter-free model as a view, so each reader streams it instead of storing it."""
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {model} AS {load_model(model)}")
+
     def _bound(self, sql: str, params: dict[str, Any]) -> dict[str, Any]:
         wanted = set(_PARAM.findall(sql))
         missing = wanted - params.keys()
