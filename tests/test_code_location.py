@@ -1,0 +1,49 @@
+"""The code location loads the way the UI and the daemon load it (workspace.yaml)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from reconciliation_assets.definitions import build_defs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_workspace_validates_with_the_dagster_cli(tmp_path):
+    dagster = Path(sys.executable).with_name("dagster")
+    proc = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={"PATH": str(dagster.parent), "DAGSTER_HOME": str(tmp_path), "HOME": str(tmp_path)},
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def test_assets_carry_the_metadata_the_ui_shows():
+    defs = build_defs()
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys == {
+        "arquivos_fornecedor",
+        "transacoes_validadas",
+        "quarentena",
+        "base_interna_snapshot",
+        "divergencias",
+        "resumo_conciliacao",
+    }
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.description, key
+        assert node.owners == ["team:conciliacao"], key
+        assert node.partitions_def is not None, key
+        assert any(t.startswith("dagster/kind/") for t in node.tags), key
+    spec = graph.get(dg.AssetKey("divergencias"))
+    schema = spec.metadata["dagster/column_schema"]
+    assert [c.name for c in schema.columns][:5] == ["fornecedor_id", "ordem_id", "nome", "ativo_id", "data"]
+    job = defs.resolve_job_def("daily_reconciliation")
+    assert job.partitions_def is not None
