@@ -84,7 +84,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     instance = dg.DagsterInstance.get()
     result = defs.resolve_job_def("daily_reconciliation").execute_in_process(
-        partition_key=sc.data_referencia.isoformat(), instance=instance, raise_on_error=False
+        partition_key=sc.data_referencia.isoformat(),
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
     elapsed = time.perf_counter() - started
     if not result.success:
@@ -112,12 +115,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(
         f"\nParquet publicado em {output}/{{divergencias,quarentena,resumo_conciliacao}}/data_referencia={day}/"
     )
-    print("Consulte com DuckDB, por exemplo:")
-    print(
-        f'  duckdb -c "SELECT tipo_divergencia, severidade, count(*) FROM '
-        f"read_parquet('{output}/divergencias/*/*.parquet', hive_partitioning=true) "
-        f"WHERE data_referencia = DATE '{day}' GROUP BY ALL ORDER BY ALL\""
+    query = (
+        "SELECT tipo_divergencia, severidade, count(*) AS linhas "
+        f"FROM read_parquet('{output}/divergencias/*/*.parquet', hive_partitioning = true) "
+        f"WHERE data_referencia = DATE '{day}' GROUP BY ALL ORDER BY ALL"
     )
+    print("Consulte com DuckDB (Python), por exemplo:")
+    print(f"  .venv/bin/python -c \"import duckdb; duckdb.sql(\\\"{query}\\\").show()\"")
+    duckdb.sql(query).show()
     return 0
 
 
