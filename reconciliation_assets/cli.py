@@ -60,12 +60,76 @@ def _add_generate_args(p: argparse.ArgumentParser, default_rows: int | None) -> 
     p.add_argument("--quiet", action="store_true", help="sem barra de progresso")
 
 
+def _add_server_args(p: argparse.ArgumentParser) -> None:
+    """Load the generated day into real servers too (issue 5): Postgres via COPY, the CSV to S3."""
+    p.add_argument(
+        "--postgres-url",
+        nargs="?",
+        const="$RECON_INTERNAL_DB_URL",
+        default=None,
+        metavar="URL",
+        help="também carrega a base interna neste Postgres via COPY (postgresql://…); sem valor, usa "
+        "RECON_INTERNAL_DB_URL (evita a senha na linha de comando)",
+    )
+    p.add_argument(
+        "--postgres-table",
+        default=os.environ.get("RECON_INTERNAL_TABLE") or "transacoes_internas",
+        help="tabela (ou schema.tabela) no Postgres; padrão RECON_INTERNAL_TABLE ou transacoes_internas",
+    )
+    p.add_argument(
+        "--s3-ingress",
+        metavar="s3://bucket/prefixo",
+        help="também envia o CSV do dia para <prefixo>/D/ (AWS_* e AWS_ENDPOINT_URL valem), depois da base",
+    )
+
+
+def _load_servers(args: argparse.Namespace, truth) -> dict[str, object]:
+    """Postgres first, then S3: a sensor that fires on the upload finds the base already loaded."""
+    loaded: dict[str, object] = {}
+    if args.postgres_url:
+        from reconciliation_assets.generator import export_base_to_postgres
+        from resources.internal_base import InternalBase
+
+        url = args.postgres_url
+        if url == "$RECON_INTERNAL_DB_URL":
+            url = os.environ.get("RECON_INTERNAL_DB_URL", "")
+            if not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg2://")):
+                raise SystemExit("erro: --postgres-url sem valor exige RECON_INTERNAL_DB_URL=postgresql://…")
+        rows = export_base_to_postgres(args.base, url, table=args.postgres_table)
+        loaded["postgres"] = {
+            "destino": InternalBase(db_url=url, table=args.postgres_table).describe(),
+            "linhas": rows,
+        }
+    if args.s3_ingress:
+        import dagster as dg
+
+        from reconciliation_assets.resources_config import s3_resource
+        from resources.settings import env_or
+        from resources.storage import ReconStorage
+
+        if not args.s3_ingress.startswith("s3://"):
+            raise SystemExit("erro: --s3-ingress deve ser s3://bucket/prefixo")
+        storage = ReconStorage(
+            ingress_uri=args.s3_ingress,
+            s3=s3_resource(),
+            s3_sse=env_or("RECON_S3_SSE", ""),
+            s3_sse_kms_key_id=env_or("RECON_S3_SSE_KMS_KEY_ID", ""),
+        )
+        csv_path = Path(truth.csv_path)
+        with dg.build_resources({"storage": storage}) as resources:
+            loaded["s3_ingress"] = resources.storage.upload_ingress(
+                csv_path, truth.data_referencia, csv_path.name
+            )
+    return loaded
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     sc = _scenario(args)
     if not 1 <= sc.rows <= 100_000_000:
         print("erro: --rows deve estar entre 1 e 100000000", file=sys.stderr)
         return 2
     truth = generate(sc, args.ingress, args.base, progress=None if args.quiet else print_progress)
+    truth.extra.update(_load_servers(args, truth))
     print(json.dumps(asdict(truth), indent=2, ensure_ascii=False))
     return 0
 
@@ -131,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("generate", help="gera o CSV do dia e a base interna com contagens conhecidas")
     _add_generate_args(gen, None)
+    _add_server_args(gen)
     gen.set_defaults(func=cmd_generate)
     demo = sub.add_parser("demo", help="gera um dia e o concilia de ponta a ponta no Dagster, sem servidor")
     _add_generate_args(demo, 200_000)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from checks.deadlines import with_freshness_policies
 from reconciliation_assets.assets.divergences import divergencias
 from reconciliation_assets.assets.internal_snapshot import base_interna_snapshot
 from reconciliation_assets.assets.raw_files import arquivos_fornecedor
@@ -12,6 +13,9 @@ from reconciliation_assets.assets.validated import validacao
 from reconciliation_assets.checkpoint import checkpoint_step_done, checkpoint_step_failed
 from reconciliation_assets.partitions import daily_partitions
 from reconciliation_assets.resources_config import build_resources
+from schedules.safety_net import build_safety_net_schedule
+from sensors.alerts import ALERT_SENSORS
+from sensors.ingress import ingresso_fornecedor
 
 ASSETS = [arquivos_fornecedor, validacao, base_interna_snapshot, divergencias, resumo_conciliacao]
 
@@ -28,10 +32,13 @@ daily_reconciliation = dg.define_asset_job(
 
 def build_defs() -> dg.Definitions:
     """Everything the code location serves; resources read the environment when this runs."""
+    resources = build_resources()
     return dg.Definitions(
-        assets=ASSETS,
+        assets=with_freshness_policies(ASSETS, resources["deadlines"]),
         jobs=[daily_reconciliation],
-        resources=build_resources(),
+        resources=resources,
+        schedules=[build_safety_net_schedule(daily_reconciliation, resources["deadlines"])],
+        sensors=[ingresso_fornecedor, *ALERT_SENSORS],
     )
 
 

@@ -366,3 +366,56 @@ def print_progress(done: int, total: int) -> None:
     if done >= total:
         sys.stderr.write("\n")
     sys.stderr.flush()
+
+
+def export_base_to_postgres(
+    base_path: Path,
+    pg_url: str,
+    table: str = "transacoes_internas",
+    source_table: str = "transacoes_internas",
+    indexes: bool = True,
+) -> int:
+    """(Re)create ``table`` in Postgres with exactly the rows of the generated DuckDB base; returns rows.
+
+    The rows travel as one CSV stream (DuckDB ``COPY TO`` a temporary file, then Postgres
+    ``COPY FROM STDIN``): NULL is an unquoted empty field and the empty string is ``""``, so both
+    survive. With ``indexes`` it adds what the snapshot's scope query can use: an index on ``data``
+    and one on the normalised ``ordem_id`` (the expression ``resources.postgres_snapshot`` queries).
+    """
+    import tempfile
+
+    import psycopg2
+
+    from resources.internal_base import quoted_identifier
+    from resources.postgres_snapshot import NORMALISED_ORDEM_ID, libpq_url
+
+    target = quoted_identifier(table)
+    source = quoted_identifier(source_table)
+    with tempfile.TemporaryDirectory(prefix="recon_export_") as tmp:
+        csv_path = Path(tmp) / "base.csv"
+        con = duckdb.connect(str(base_path), read_only=True)
+        con.execute(
+            f"COPY (SELECT fornecedor_id, ordem_id, nome, ativo_id, data, CAST(valor AS VARCHAR) AS valor "
+            f"FROM {source}) TO '{str(csv_path).replace(chr(39), chr(39) * 2)}' (FORMAT csv, HEADER false)"
+        )
+        con.close()
+        conn = psycopg2.connect(libpq_url(pg_url))
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute(f"DROP TABLE IF EXISTS {target}")
+                cur.execute(
+                    f"CREATE TABLE {target} (fornecedor_id text, ordem_id text, nome text, ativo_id text, "
+                    "data date, valor numeric(18,2))"
+                )
+                with csv_path.open("rb") as source_csv:
+                    cur.copy_expert(
+                        f"COPY {target} FROM STDIN WITH (FORMAT csv)", source_csv, size=8 * 1024 * 1024
+                    )
+                if indexes:
+                    cur.execute(f"CREATE INDEX ON {target} (data)")
+                    cur.execute(f"CREATE INDEX ON {target} (({NORMALISED_ORDEM_ID}))")
+                cur.execute(f"ANALYZE {target}")
+                cur.execute(f"SELECT count(*) FROM {target}")
+                return int(cur.fetchone()[0])
+        finally:
+            conn.close()

@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from reconciliation_assets.partitions import TIMEZONE
 from resources.internal_base import InternalBase
-from resources.settings import DuckDBEngine, ReconRules, env_int_or, env_or
+from resources.notify import Notifier
+from resources.settings import Deadlines, DuckDBEngine, ReconRules, env_int_or, env_or
 from resources.storage import ReconStorage
+
+
+def s3_resource() -> S3Resource:
+    """S3 client settings: ``AWS_ENDPOINT_URL`` (any S3-compatible server) and the region.
+
+    Credentials are not copied here: boto3's own chain reads ``AWS_ACCESS_KEY_ID`` /
+    ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN``, ``AWS_PROFILE``, web identity or the instance
+    role, and ``AWS_CA_BUNDLE``, so secrets never pass through Dagster config.
+    """
+    return S3Resource(
+        endpoint_url=env_or("AWS_ENDPOINT_URL", None),
+        region_name=env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", None)),
+    )
 
 
 def build_resources() -> dict[str, Any]:
     """Unset variables fall back to local folders under ./recon_data and an embedded DuckDB base."""
-    s3 = S3Resource(
-        endpoint_url=env_or("AWS_ENDPOINT_URL", None),
-        region_name=env_or("AWS_REGION", env_or("AWS_DEFAULT_REGION", None)),
-    )
+    s3 = s3_resource()
     return {
         "storage": ReconStorage(
             ingress_uri=env_or("RECON_INGRESS_URI", "recon_data/ingress"),
@@ -26,19 +40,58 @@ def build_resources() -> dict[str, Any]:
             s3=s3,
             s3_sse=env_or("RECON_S3_SSE", ""),
             s3_sse_kms_key_id=env_or("RECON_S3_SSE_KMS_KEY_ID", ""),
+            ingress_lookback_days=env_int_or("RECON_INGRESS_LOOKBACK_DAYS", 3),
         ),
         "internal_base": InternalBase(
             db_url=env_or("RECON_INTERNAL_DB_URL", "duckdb:///recon_data/base_interna.duckdb"),
             table=env_or("RECON_INTERNAL_TABLE", "transacoes_internas"),
+            statement_timeout_s=env_int_or("RECON_INTERNAL_DB_STATEMENT_TIMEOUT_S", 600),
         ),
         "rules": ReconRules(
             max_age_days=env_int_or("RECON_MAX_AGE_DAYS", 31),
             severity_high=env_or("RECON_SEVERITY_HIGH", "1000.00"),
             severity_medium=env_or("RECON_SEVERITY_MEDIUM", "1.00"),
+            sla_minutes=env_int_or("RECON_SLA_MINUTES", 20),
+            sla_warn_minutes=env_int_or("RECON_SLA_WARN_MINUTES", 18),
+            quarantine_rate_max=env_float_or("RECON_QUARANTINE_RATE_MAX", 0.05),
+            divergence_rate_max=env_float_or("RECON_DIVERGENCE_RATE_MAX", 0.10),
         ),
+        "deadlines": build_deadlines(),
+        "notifier": build_notifier(),
         "duckdb_engine": DuckDBEngine(
             memory_limit=env_or("RECON_DUCKDB_MEMORY_LIMIT", "2GB"),
             threads=env_int_or("RECON_DUCKDB_THREADS", DuckDBEngine.model_fields["threads"].default),
             temp_dir=env_or("RECON_DUCKDB_TEMP_DIR", "recon_data/tmp"),
         ),
     }
+
+
+def env_float_or(name: str, default: float) -> float | dg.EnvVar:
+    return dg.EnvVar.float(name) if os.environ.get(name) else default
+
+
+def build_deadlines() -> Deadlines:
+    """Also read by ``build_defs`` to shape the freshness policies and the safety-net schedule."""
+    return Deadlines(
+        timezone=TIMEZONE,
+        file_deadline=os.environ.get("RECON_FILE_DEADLINE") or "07:00",
+        divergences_deadline=os.environ.get("RECON_DIVERGENCES_DEADLINE") or "07:20",
+        days_after=int(os.environ.get("RECON_DEADLINE_DAYS_AFTER") or 1),
+    )
+
+
+def build_notifier() -> Notifier:
+    """Slack webhook and/or SMTP from the environment; secrets stay ``EnvVar`` (never shown in the UI)."""
+    return Notifier(
+        slack_webhook_url=env_or("RECON_SLACK_WEBHOOK_URL", ""),
+        smtp_host=env_or("RECON_SMTP_HOST", ""),
+        smtp_port=env_int_or("RECON_SMTP_PORT", 0),
+        smtp_user=env_or("RECON_SMTP_USER", ""),
+        smtp_password=env_or("RECON_SMTP_PASSWORD", ""),
+        smtp_from=env_or("RECON_SMTP_FROM", "conciliacao@localhost"),
+        smtp_to=env_or("RECON_SMTP_TO", ""),
+        smtp_tls=env_or("RECON_SMTP_TLS", "none"),
+        smtp_ca_file=env_or("RECON_SMTP_CA_FILE", ""),
+        ui_base_url=env_or("RECON_UI_BASE_URL", ""),
+        checkpoint_uri=env_or("RECON_CHECKPOINT_URI", "recon_data/checkpoints"),
+    )

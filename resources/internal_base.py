@@ -1,7 +1,8 @@
 """The company's internal base: Postgres in production, an embedded DuckDB file by default.
 
 Both give the same thing: a Parquet snapshot of the rows in scope for one date, with ``valor`` as
-exact text, streamed without passing rows through Python.
+exact text, streamed without passing rows through Python. The Postgres path (COPY → DuckDB, same
+``base_bruta`` model) is in ``resources/postgres_snapshot.py``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import dagster as dg
+from pydantic import field_validator
 
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
 
@@ -43,7 +45,14 @@ class InternalBase(dg.ConfigurableResource):
 
     db_url: str = "duckdb:///recon_data/base_interna.duckdb"
     table: str = "transacoes_internas"
-    statement_timeout_s: int = 600
+    statement_timeout_s: int = 600  # Postgres only: the extraction's statement_timeout
+
+    @field_validator("statement_timeout_s")
+    @classmethod
+    def _timeout(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("RECON_INTERNAL_DB_STATEMENT_TIMEOUT_S deve ser >= 1 (segundos)")
+        return value
 
     def describe(self) -> str:
         """The location without credentials, safe for logs and metadata."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
 from pydantic import field_validator
@@ -32,6 +34,9 @@ class ReconRules(dg.ConfigurableResource):
     severity_medium: str = "1.00"
     sla_minutes: int = 20
     sla_warn_minutes: int = 18
+    # Quality thresholds of the design document (issue 6): above them a check fails and alerts.
+    quarantine_rate_max: float = 0.05  # "ErrorRate > 5% -> CRITICAL"
+    divergence_rate_max: float = 0.10  # "Divergences > 10% -> MEDIUM"
 
     @field_validator("severity_high", "severity_medium")
     @classmethod
@@ -49,6 +54,13 @@ class ReconRules(dg.ConfigurableResource):
     def _age(cls, value: int) -> int:
         if value < 0:
             raise ValueError("RECON_MAX_AGE_DAYS deve ser >= 0")
+        return value
+
+    @field_validator("quarantine_rate_max", "divergence_rate_max")
+    @classmethod
+    def _rate(cls, value: float) -> float:
+        if not 0 <= value <= 1:
+            raise ValueError(f"taxa máxima fora de [0, 1]: {value!r} (use, por exemplo, 0.05 para 5%)")
         return value
 
     @property
@@ -69,3 +81,63 @@ class DuckDBEngine(dg.ConfigurableResource):
 
     def settings(self) -> EngineSettings:
         return EngineSettings(memory_limit=self.memory_limit, threads=self.threads, temp_dir=self.temp_dir)
+
+
+class Deadlines(dg.ConfigurableResource):
+    """When a reference date D is due: the supplier's file and the published divergences.
+
+    Both are local times (``HH:MM`` in ``timezone``) on day ``D + days_after`` (the supplier sends
+    D's file the next morning). They feed the cron freshness policies (read when the code location
+    loads), the partition-aware "published by the deadline" check and the safety-net schedule.
+    """
+
+    timezone: str = "America/Sao_Paulo"
+    file_deadline: str = "07:00"
+    divergences_deadline: str = "07:20"
+    days_after: int = 1
+
+    @field_validator("file_deadline", "divergences_deadline")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        try:
+            hour, minute = (int(p) for p in value.split(":"))
+        except ValueError as exc:
+            raise ValueError(f"prazo inválido: {value!r} (use HH:MM, ex.: 07:20)") from exc
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError(f"prazo inválido: {value!r} (use HH:MM, ex.: 07:20)")
+        return f"{hour:02d}:{minute:02d}"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"fuso horário desconhecido: {value!r}") from exc
+        return value
+
+    @field_validator("days_after")
+    @classmethod
+    def _days(cls, value: int) -> int:
+        if not 0 <= value <= 7:
+            raise ValueError("RECON_DEADLINE_DAYS_AFTER deve estar entre 0 e 7")
+        return value
+
+    @staticmethod
+    def cron(hhmm: str) -> str:
+        """``"07:20"`` -> ``"20 7 * * *"`` (daily, in ``timezone``)."""
+        hour, minute = (int(p) for p in hhmm.split(":"))
+        return f"{minute} {hour} * * *"
+
+    def deadline(self, data_referencia: str | date, which: str = "divergencias") -> datetime:
+        """The aware local datetime by which D's ``which`` ("arquivo" or "divergencias") is due."""
+        day = date.fromisoformat(data_referencia) if isinstance(data_referencia, str) else data_referencia
+        hhmm = self.file_deadline if which == "arquivo" else self.divergences_deadline
+        hour, minute = (int(p) for p in hhmm.split(":"))
+        return datetime.combine(
+            day + timedelta(days=self.days_after), time(hour, minute), tzinfo=ZoneInfo(self.timezone)
+        )
+
+    def reference_date_due_at(self, when: datetime) -> date:
+        """The reference date whose deadline falls on ``when``'s local day."""
+        return when.astimezone(ZoneInfo(self.timezone)).date() - timedelta(days=self.days_after)

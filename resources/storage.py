@@ -19,6 +19,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
+from pydantic import PrivateAttr, field_validator
 
 PART_FILE = "part-0.parquet"
 MANIFEST_FILE = "_manifest.json"
@@ -35,6 +36,41 @@ class RemoteFile:
     size: int
     version: str  # S3 ETag, or "<mtime_ns>-<size>" for a local file
     last_modified: datetime
+
+
+@dataclass(frozen=True)
+class IngressEntry:
+    """One entry of an ingress folder: a file (object) or, when ``relative`` ends in ``/``, a sub-folder."""
+
+    relative: str  # path from the ingress root, '/'-separated, e.g. "2024-03-10/transacoes.csv"
+    uri: str
+    size: int = 0
+    version: str = ""  # S3 ETag, or "<mtime_ns>-<size>" for a local file; "" for a folder
+    last_modified: datetime | None = None
+
+    @property
+    def is_folder(self) -> bool:
+        return self.relative.endswith("/")
+
+
+def csv_name_problem(name: str) -> str | None:
+    """Why ``name`` (an entry directly under a date folder) is not an input file; None when it is one.
+
+    Inputs are ``*.csv`` (any case) directly under the date folder. Hidden names (``.x.csv``,
+    macOS ``._x.csv``) are not inputs, as with a shell's ``*.csv``. A name that could climb out of the
+    work folder once downloaded (``..``, ``/``, ``\\``) or that holds control characters is refused.
+    """
+    if name.startswith("/") or "\\" in name or ".." in name.rstrip("/").split("/"):
+        return "caminho absoluto ou com '..' recusado"
+    if not name or "/" in name:
+        return "subpasta (só arquivos diretamente sob a pasta da data contam)"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        return "nome com caracteres de controle recusado"
+    if name.startswith("."):
+        return "arquivo oculto"
+    if not name.lower().endswith(".csv"):
+        return "não é *.csv"
+    return None
 
 
 def is_s3(uri: str) -> bool:
@@ -74,10 +110,24 @@ class ReconStorage(dg.ConfigurableResource):
     s3: S3Resource
     s3_sse: str = ""  # "", "AES256" (SSE-S3) or "aws:kms" (SSE-KMS)
     s3_sse_kms_key_id: str = ""
+    # The ingress sensor looks at the date folders from today - N days to tomorrow (bounded listing).
+    ingress_lookback_days: int = 3
+
+    # One boto3 client per resource instance: building one costs ~0.1-0.2 s and clients are thread-safe.
+    _s3_client: Any = PrivateAttr(default=None)
+
+    @field_validator("ingress_lookback_days")
+    @classmethod
+    def _lookback(cls, value: int) -> int:
+        if not 0 <= value <= 60:
+            raise ValueError("RECON_INGRESS_LOOKBACK_DAYS deve estar entre 0 e 60")
+        return value
 
     # ---- S3 plumbing -------------------------------------------------------------------------
     def _client(self) -> Any:
-        return self.s3.get_client()
+        if self._s3_client is None:
+            self._s3_client = self.s3.get_client()
+        return self._s3_client
 
     def _sse_args(self) -> dict[str, str]:
         if not self.s3_sse:
@@ -91,46 +141,108 @@ class ReconStorage(dg.ConfigurableResource):
     def day_folder(self, data_referencia: str) -> str:
         return join_uri(self.ingress_uri, data_referencia)
 
-    def list_day_files(self, data_referencia: str) -> list[RemoteFile]:
-        """Every ``*.csv`` directly under ``<ingress>/D/``, in file-name order."""
-        if not _DATE_DIR.match(data_referencia):
-            raise ValueError(f"data de referência inválida: {data_referencia!r}")
+    def list_ingress(self, folder: str = "", start_after: str = "") -> list[IngressEntry]:
+        """The direct children of ``<ingress>/<folder>``: files (objects) and sub-folders, by name.
+
+        The one listing both the ingress sensor and the ``arquivos_fornecedor`` asset use. On S3 it
+        pages through ``list_objects_v2`` with ``Delimiter='/'`` (sub-folders come back as one entry,
+        never their contents); locally it scans the folder. ``start_after`` keeps only entries whose
+        relative name (folders end in ``/``) sorts after it, as S3's ``StartAfter`` does, which is how
+        the sensor bounds its listing of the ingress root to its lookback window.
+        """
+        folder = folder.strip("/")
+        if folder and (folder.startswith(("/", "\\")) or ".." in folder.split("/")):
+            raise ValueError(f"pasta de ingresso inválida: {folder!r}")
+        base = f"{folder}/" if folder else ""
         if is_s3(self.ingress_uri):
             bucket, prefix = split_s3(self.ingress_uri)
-            day_prefix = f"{prefix}/{data_referencia}/" if prefix else f"{data_referencia}/"
-            found = []
+            root = f"{prefix}/" if prefix else ""
+            kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": root + base, "Delimiter": "/"}
+            if start_after:
+                kwargs["StartAfter"] = root + base + start_after
+            found: list[IngressEntry] = []
             paginator = self._client().get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=bucket, Prefix=day_prefix, Delimiter="/"):
-                for obj in page.get("Contents", []):
-                    name = obj["Key"][len(day_prefix) :]
-                    if name.lower().endswith(".csv") and "/" not in name:
-                        found.append(
-                            RemoteFile(
-                                uri=f"s3://{bucket}/{obj['Key']}",
-                                name=name,
-                                size=int(obj["Size"]),
-                                version=obj["ETag"].strip('"'),
-                                last_modified=obj["LastModified"].astimezone(UTC),
-                            )
+            for page in paginator.paginate(**kwargs):
+                for common in page.get("CommonPrefixes", []):
+                    found.append(
+                        IngressEntry(
+                            relative=common["Prefix"][len(root) :], uri=f"s3://{bucket}/{common['Prefix']}"
                         )
-            return sorted(found, key=lambda f: f.name)
-        folder = Path(self.ingress_uri, data_referencia)
-        if not folder.is_dir():
+                    )
+                for obj in page.get("Contents", []):
+                    if obj["Key"] == root + base:  # the "folder marker" some tools create
+                        continue
+                    found.append(
+                        IngressEntry(
+                            relative=obj["Key"][len(root) :],
+                            uri=f"s3://{bucket}/{obj['Key']}",
+                            size=int(obj["Size"]),
+                            version=obj["ETag"].strip('"'),
+                            last_modified=obj["LastModified"].astimezone(UTC),
+                        )
+                    )
+            return sorted(found, key=lambda e: e.relative)
+        directory = Path(self.ingress_uri, folder) if folder else Path(self.ingress_uri)
+        if not directory.is_dir():
             return []
         found = []
-        for path in folder.iterdir():
-            if path.is_file() and path.name.lower().endswith(".csv"):
-                st = path.stat()
-                found.append(
-                    RemoteFile(
-                        uri=str(path),
-                        name=path.name,
-                        size=st.st_size,
-                        version=f"{st.st_mtime_ns}-{st.st_size}",
-                        last_modified=datetime.fromtimestamp(st.st_mtime, tz=UTC),
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    name = entry.name + "/"
+                    if name > start_after:
+                        found.append(IngressEntry(relative=base + name, uri=entry.path + os.sep))
+                elif entry.is_file() and entry.name > start_after:
+                    st = entry.stat()
+                    found.append(
+                        IngressEntry(
+                            relative=base + entry.name,
+                            uri=entry.path,
+                            size=st.st_size,
+                            version=f"{st.st_mtime_ns}-{st.st_size}",
+                            last_modified=datetime.fromtimestamp(st.st_mtime, tz=UTC),
+                        )
                     )
+        return sorted(found, key=lambda e: e.relative)
+
+    def list_day_files(self, data_referencia: str) -> list[RemoteFile]:
+        """Every ``*.csv`` directly under ``<ingress>/D/``, in file-name order (see ``csv_name_problem``)."""
+        if not _DATE_DIR.match(data_referencia):
+            raise ValueError(f"data de referência inválida: {data_referencia!r}")
+        found = []
+        for entry in self.list_ingress(data_referencia):
+            name = entry.relative[len(data_referencia) + 1 :]
+            if entry.is_folder or csv_name_problem(name) is not None:
+                continue
+            assert entry.last_modified is not None
+            found.append(
+                RemoteFile(
+                    uri=entry.uri,
+                    name=name,
+                    size=entry.size,
+                    version=entry.version,
+                    last_modified=entry.last_modified,
                 )
+            )
         return sorted(found, key=lambda f: f.name)
+
+    def upload_ingress(self, local_file: Path, data_referencia: str, name: str | None = None) -> str:
+        """Put ``local_file`` at ``<ingress>/D/<name>`` (one PUT on S3, a rename locally); returns its URI."""
+        name = name or local_file.name
+        problem = csv_name_problem(name)
+        if problem or not _DATE_DIR.match(data_referencia):
+            raise ValueError(f"destino de ingresso inválido: {data_referencia}/{name} ({problem or 'data'})")
+        uri = join_uri(self.day_folder(data_referencia), name)
+        if is_s3(uri):
+            bucket, key = split_s3(uri)
+            self._client().upload_file(str(local_file), bucket, key, ExtraArgs=self._sse_args() or None)
+            return uri
+        dest = Path(uri)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{name}.tmp")  # hidden and not *.csv: never picked up half-written
+        shutil.copyfile(local_file, tmp)
+        os.replace(tmp, dest)
+        return uri
 
     def fetch(self, remote: RemoteFile, dest_dir: Path) -> Path:
         """A local path holding ``remote``'s bytes (downloaded from S3; the file itself when local)."""

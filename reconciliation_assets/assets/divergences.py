@@ -5,14 +5,17 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from checks.deadlines import DEADLINE_CHECKS, deadline_check, earlier_publications, sla_check
 from checks.invariants import DIVERGENCIAS_CHECKS, divergence_invariants
+from checks.quality import DIVERGENCIAS_QUALITY_CHECKS, divergence_rate, divergences_expectations_check
 from reconciliation_assets import schemas
 from reconciliation_assets.assets.common import ARRIVAL_TAG, GROUP, OWNERS, TAGS, StageTimer, run_started_at
 from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.divergence import compute_divergences
 from reconciliation_assets.engine.sql_models import ModelRunner
+from reconciliation_assets.observability import log_stage, threshold_metadata
 from reconciliation_assets.partitions import daily_partitions
-from resources.settings import DuckDBEngine, ReconRules
+from resources.settings import Deadlines, DuckDBEngine, ReconRules
 from resources.storage import ReconStorage
 
 TIPOS = (
@@ -49,34 +52,74 @@ def arrival_time(context: dg.AssetExecutionContext, paths: DayPaths, engine) -> 
         "TIPO_3_<CAMPO> um campo diferente. Publicada em Parquet só se o saldo fechar."
     ),
     metadata={"dagster/column_schema": schemas.DIVERGENCIAS},
-    check_specs=DIVERGENCIAS_CHECKS,
+    check_specs=[*DIVERGENCIAS_CHECKS, *DIVERGENCIAS_QUALITY_CHECKS, *DEADLINE_CHECKS],
 )
 def divergencias(
-    context: dg.AssetExecutionContext, storage: ReconStorage, rules: ReconRules, duckdb_engine: DuckDBEngine
+    context: dg.AssetExecutionContext,
+    storage: ReconStorage,
+    rules: ReconRules,
+    duckdb_engine: DuckDBEngine,
+    deadlines: Deadlines,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     timer = StageTimer()
     day = context.partition_key
     paths = DayPaths.for_date(storage.work_dir, day)
     engine = duckdb_engine.settings()
+    started_at = run_started_at(context)
+    arrived_at = arrival_time(context, paths, engine)
     resumo = compute_divergences(
         paths,
         job_id=context.run_id,
-        started_at=run_started_at(context),
-        arrived_at=arrival_time(context, paths, engine),
+        started_at=started_at,
+        arrived_at=arrived_at,
         severity_high=rules.high,
         severity_medium=rules.medium,
         sla_minutes=rules.sla_minutes,
         engine=engine,
     )
-    results = divergence_invariants(resumo)
+    # Blocking: the books must balance and the table must honour its contract before publication.
+    results = [
+        *divergence_invariants(resumo),
+        divergences_expectations_check(paths.divergencias, resumo, context.run_id, engine),
+    ]
     publish = all(r.passed for r in results)
     total = sum(resumo[t] for t in TIPOS)
+    earlier = earlier_publications(context.instance, day)
+    published_at = None
     if publish:
         storage.publish(paths.divergencias, "divergencias", day, context.run_id, total)
+        published_at = datetime.now(tz=UTC)
     else:
+        failed = ", ".join(r.check_name for r in results if not r.passed)
         context.log.error(
-            f"{day}: invariantes falharam; divergências NÃO publicadas (a saída anterior permanece)."
+            f"{day}: checagens bloqueantes falharam ({failed}); divergências NÃO publicadas "
+            "(a saída anterior permanece)."
         )
+    timing_checks = [
+        divergence_rate(resumo, rules.divergence_rate_max),
+        sla_check(
+            arrived_at=arrived_at,
+            published_at=published_at,
+            earlier=earlier,
+            sla_minutes=rules.sla_minutes,
+            warn_minutes=rules.sla_warn_minutes,
+        ),
+        deadline_check(data_referencia=day, deadlines=deadlines, published_at=published_at, earlier=earlier),
+    ]
+    processing_min = (datetime.now(tz=UTC) - started_at).total_seconds() / 60
+    timing = timer.metadata(total)
+    log_stage(
+        context,
+        "divergencias",
+        level="info" if publish else "error",
+        counts={"divergencias": total, **{t: int(resumo[t]) for t in TIPOS}},
+        duration_s=timing["duracao_s"].value,
+        publicada=publish,
+        taxa_divergencia=float(resumo["taxa_divergencia"]),
+        minutos_processamento=round(processing_min, 2),
+        minutos_desde_chegada=round((datetime.now(tz=UTC) - arrived_at).total_seconds() / 60, 2),
+        checagens={r.check_name: r.passed for r in [*results, *timing_checks]},
+    )
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": total,
@@ -88,7 +131,14 @@ def divergencias(
             "minutos_desde_chegada": dg.MetadataValue.float(
                 round((datetime.now(tz=UTC) - resumo["arquivo_chegou_em"]).total_seconds() / 60, 2)
             ),
-            **timer.metadata(total),
+            **threshold_metadata(
+                taxa_divergencia=float(resumo["taxa_divergencia"]),
+                divergence_rate_max=rules.divergence_rate_max,
+                minutos_processamento=processing_min,
+                processing_warn_minutes=rules.sla_warn_minutes,
+            ),
+            **timing,
         }
     )
     yield from results
+    yield from timing_checks

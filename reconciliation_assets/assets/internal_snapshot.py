@@ -9,6 +9,7 @@ from reconciliation_assets import schemas
 from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, StageTimer
 from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.engine.sql_models import ModelRunner
+from reconciliation_assets.observability import log_stage
 from reconciliation_assets.partitions import daily_partitions
 from resources.internal_base import InternalBase, InternalBaseError
 from resources.settings import DuckDBEngine
@@ -63,6 +64,15 @@ def base_interna_snapshot(
                 "SELECT ordem_id FROM base_interna GROUP BY ordem_id HAVING count(*) > 1 ORDER BY ordem_id LIMIT 5"
             )
         ]
+    timing = timer.metadata(rows)
+    log_stage(
+        context,
+        "base_interna_snapshot",
+        counts={"linhas_lidas": raw_rows, "linhas_escopo": rows, "ordem_ids_distintos": distinct},
+        duration_s=timing["duracao_s"].value,
+        origem=internal_base.describe(),
+        cobertura=[str(inicio), str(fim)],
+    )
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": rows,
@@ -71,7 +81,7 @@ def base_interna_snapshot(
             "cobertura_inicio": str(inicio),
             "cobertura_fim": str(fim),
             "dagster/uri": dg.MetadataValue.path(str(paths.base_interna)),
-            **timer.metadata(rows),
+            **timing,
         }
     )
     yield unique_internal_ids(rows, distinct, sample)

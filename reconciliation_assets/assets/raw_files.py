@@ -9,6 +9,7 @@ from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, StageTimer,
 from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.engine.header import HeaderError
 from reconciliation_assets.ingest import SourceFile, stage_files
+from reconciliation_assets.observability import log_stage
 from reconciliation_assets.partitions import daily_partitions
 from resources.storage import ReconStorage
 
@@ -61,6 +62,19 @@ def arquivos_fornecedor(context: dg.AssetExecutionContext, storage: ReconStorage
             context.log.warning(f"{s.arquivo}: não é UTF-8 válido; lido como Windows-1252.")
         if s.colunas_extras:
             context.log.info(f"{s.arquivo}: colunas extras ignoradas: {s.colunas_extras}")
+    timing = timer.metadata(physical)
+    log_stage(
+        context,
+        "arquivos_fornecedor",
+        counts={
+            "arquivos": len(staged),
+            "linhas_fisicas": physical,
+            "bytes": sum(s.size_bytes for s in staged),
+        },
+        duration_s=timing["duracao_s"].value,
+        arquivo_chegou_em=datetime.fromtimestamp(arrived, tz=UTC).isoformat(),
+        codificacoes=sorted({s.encoding for s in staged}),
+    )
     return dg.MaterializeResult(
         metadata={
             "arquivos": len(staged),
@@ -86,6 +100,6 @@ def arquivos_fornecedor(context: dg.AssetExecutionContext, storage: ReconStorage
             ),
             "dagster/uri": dg.MetadataValue.path(storage.day_folder(day)),
             "dagster/row_count": physical,
-            **timer.metadata(physical),
+            **timing,
         }
     )

@@ -6,6 +6,7 @@ from reconciliation_assets import schemas
 from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, StageTimer
 from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.engine.sql_models import ModelRunner
+from reconciliation_assets.observability import log_stage
 from reconciliation_assets.partitions import daily_partitions
 from resources.settings import DuckDBEngine
 from resources.storage import ReconStorage
@@ -36,6 +37,16 @@ def resumo_conciliacao(
         for k, v in resumo.items()
         if isinstance(v, int | float) or type(v).__name__ == "Decimal"
     }
+    timing = timer.metadata(1)
+    log_stage(
+        context,
+        "resumo_conciliacao",
+        counts={k: v for k, v in numeric.items() if isinstance(v, int) and not isinstance(v, bool)},
+        duration_s=timing["duracao_s"].value,
+        taxa_divergencia=float(resumo["taxa_divergencia"]),
+        diferenca_nao_explicada=str(resumo["diferenca_nao_explicada"]),
+        sla_cumprido=bool(resumo["sla_cumprido"]),
+    )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": 1,
@@ -43,6 +54,6 @@ def resumo_conciliacao(
             **numeric,
             "sla_cumprido": bool(resumo["sla_cumprido"]),
             "sla_prazo": str(resumo["sla_prazo"]),
-            **timer.metadata(1),
+            **timing,
         }
     )

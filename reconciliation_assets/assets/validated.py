@@ -5,9 +5,11 @@ from collections.abc import Iterator
 import dagster as dg
 
 from checks.invariants import VALIDADAS_CHECKS, line_accounting
+from checks.quality import VALIDACAO_QUALITY_CHECKS, quarantine_rate, validated_schema_check
 from reconciliation_assets import schemas
 from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, StageTimer
 from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.observability import log_stage, threshold_metadata
 from reconciliation_assets.partitions import daily_partitions
 from reconciliation_assets.validation import validate_day
 from resources.settings import DuckDBEngine, ReconRules
@@ -47,7 +49,7 @@ REASONS = (
             metadata={"dagster/column_schema": schemas.QUARENTENA},
         ),
     ],
-    check_specs=VALIDADAS_CHECKS,
+    check_specs=[*VALIDADAS_CHECKS, *VALIDACAO_QUALITY_CHECKS],
 )
 def validacao(
     context: dg.AssetExecutionContext, storage: ReconStorage, rules: ReconRules, duckdb_engine: DuckDBEngine
@@ -57,6 +59,8 @@ def validacao(
     paths = DayPaths.for_date(storage.work_dir, day)
     stats = validate_day(paths, day, rules.max_age_days, duckdb_engine.settings())
     check = line_accounting(stats)
+    schema_check = validated_schema_check(paths.validadas, day, rules.max_age_days)
+    rate_check = quarantine_rate(stats, rules.quarantine_rate_max)
     quarantined = stats["linhas_quarentena"]
     if check.passed:
         manifest = storage.publish(paths.quarentena, "quarentena", day, context.run_id, quarantined)
@@ -83,9 +87,26 @@ def validacao(
             "dagster/row_count": quarantined,
             "dagster/uri": dg.MetadataValue.path(storage.table_uri("quarentena", day)),
             "taxa_quarentena": dg.MetadataValue.float(round(rate, 6)),
+            **threshold_metadata(taxa_quarentena=rate, quarantine_rate_max=rules.quarantine_rate_max),
             "publicada": check.passed,
             **{f"motivo_{r.lower()}": int(stats["por_motivo"].get(r, 0)) for r in REASONS},
             **({"sha256": manifest["sha256"]} if check.passed else {}),
         },
     )
+    log_stage(
+        context,
+        "validacao",
+        counts={
+            "linhas_csv": stats["linhas_csv"],
+            "linhas_validas": stats["linhas_validas"],
+            "linhas_quarentena": quarantined,
+            "linhas_em_branco": stats["linhas_em_branco"],
+        },
+        duration_s=timing["duracao_s"].value,
+        taxa_quarentena=round(rate, 6),
+        quarentena_publicada=check.passed,
+        checagens={c.check_name: c.passed for c in (check, schema_check, rate_check)},
+    )
     yield check
+    yield schema_check
+    yield rate_check

@@ -1,0 +1,1 @@
+"""Benchmark of the reconciliation chain against peers (see docs/benchmark.md)."""

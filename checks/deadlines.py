@@ -1,0 +1,186 @@
+"""Time promises: the 20-minute SLA, the per-date deadline, and the cron freshness policies.
+
+* ``sla_publicacao`` — from the file's arrival to the divergences being published, at most
+  ``sla_minutes`` (20); from ``sla_warn_minutes`` (18) the check fails with WARN, past 20 with ERROR.
+* ``publicada_no_prazo`` — date D's divergences published by its deadline (D+1 at 07:20 local by
+  default). Dagster's freshness policy is asset-level, not per partition (DAGSTER_NOTES item 1), so
+  this check is the partition-aware record of the promise.
+
+Both measure the *first* publication of D that counts: a manual re-run an hour later does not turn
+an SLA that was met into a breach. Neither blocks: late data is still better than no data.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dagster as dg
+
+from checks.invariants import spec
+from reconciliation_assets.observability import PROCESSING_TIME_SEVERITY, SEVERITY_OK, SLA_BREACH_SEVERITY
+from resources.settings import Deadlines
+
+SLA_PUBLICACAO = "sla_publicacao"
+PUBLICADA_NO_PRAZO = "publicada_no_prazo"
+MAX_PUBLICATIONS_SCANNED = 100
+
+DEADLINE_CHECKS = [
+    spec(
+        SLA_PUBLICACAO,
+        "divergencias",
+        "Da chegada do arquivo (tag recon/arquivo_chegou_em, senão o mtime mais novo) à publicação das "
+        "divergências: até 18 min passa, até 20 min WARN, depois ERROR (SLA estourado).",
+        blocking=False,
+    ),
+    spec(
+        PUBLICADA_NO_PRAZO,
+        "divergencias",
+        "A data D teve suas divergências publicadas até o prazo (D+1 às 07:20 America/Sao_Paulo por padrão).",
+        blocking=False,
+    ),
+]
+
+
+def freshness_policies(deadlines: Deadlines) -> dict[str, dg.FreshnessPolicy]:
+    """Cron policies evaluated by Dagster's freshness daemon: the file by 07:00, divergences by 07:20."""
+    window = timedelta(hours=24)
+    return {
+        "arquivos_fornecedor": dg.FreshnessPolicy.cron(
+            deadline_cron=Deadlines.cron(deadlines.file_deadline),
+            lower_bound_delta=window,
+            timezone=deadlines.timezone,
+        ),
+        "divergencias": dg.FreshnessPolicy.cron(
+            deadline_cron=Deadlines.cron(deadlines.divergences_deadline),
+            lower_bound_delta=window,
+            timezone=deadlines.timezone,
+        ),
+    }
+
+
+def with_freshness_policies(assets: list[Any], deadlines: Deadlines) -> list[Any]:
+    """``assets`` with the cron policies attached to the specs they name (others untouched)."""
+    policies = {dg.AssetKey(k): v for k, v in freshness_policies(deadlines).items()}
+
+    def attach(asset_spec: dg.AssetSpec) -> dg.AssetSpec:
+        policy = policies.get(asset_spec.key)
+        return dg.apply_freshness_policy(asset_spec, policy) if policy else asset_spec
+
+    return [a.map_asset_specs(attach) if any(k in policies for k in a.keys) else a for a in assets]
+
+
+def earlier_publications(instance: dg.DagsterInstance, data_referencia: str) -> list[datetime]:
+    """When D's divergences were published before this run (materializations with ``publicada``)."""
+    result = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("divergencias"), asset_partitions=[data_referencia]),
+        limit=MAX_PUBLICATIONS_SCANNED,
+        ascending=True,
+    )
+    out = []
+    for record in result.records:
+        flag = (
+            record.asset_materialization.metadata.get("publicada") if record.asset_materialization else None
+        )
+        if flag is not None and getattr(flag, "value", flag) is True:
+            out.append(datetime.fromtimestamp(record.timestamp, tz=UTC))
+    return out
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment else "-"
+
+
+def sla_check(
+    *,
+    arrived_at: datetime,
+    published_at: datetime | None,
+    earlier: list[datetime],
+    sla_minutes: int,
+    warn_minutes: int,
+    now: datetime | None = None,
+) -> dg.AssetCheckResult:
+    """Minutes from arrival to the first publication at or after it (this run's, if none before)."""
+    now = now or datetime.now(tz=UTC)
+    if arrived_at.tzinfo is None:  # a tag written without an offset is UTC
+        arrived_at = arrived_at.replace(tzinfo=UTC)
+    candidates = [t for t in earlier if t >= arrived_at] + ([published_at] if published_at else [])
+    first = min(candidates) if candidates else None
+    minutes = ((first or now) - arrived_at).total_seconds() / 60
+    if first is None:
+        passed, level = False, "nao_publicada"
+        severity = dg.AssetCheckSeverity.ERROR if minutes > sla_minutes else dg.AssetCheckSeverity.WARN
+        text = f"divergências não publicadas nesta execução, {minutes:.1f} min após a chegada do arquivo"
+    elif minutes <= warn_minutes:
+        passed, level, severity = True, "ok", dg.AssetCheckSeverity.WARN
+        text = f"publicadas {minutes:.1f} min após a chegada (limite {sla_minutes} min)"
+    elif minutes <= sla_minutes:
+        passed, level, severity = False, "aviso", dg.AssetCheckSeverity.WARN
+        text = f"publicadas {minutes:.1f} min após a chegada: acima do aviso de {warn_minutes} min"
+    else:
+        passed, level, severity = False, "estouro", dg.AssetCheckSeverity.ERROR
+        text = f"SLA estourado: publicadas {minutes:.1f} min após a chegada (limite {sla_minutes} min)"
+    alert = {
+        "ok": SEVERITY_OK,
+        "aviso": PROCESSING_TIME_SEVERITY,
+        "estouro": SLA_BREACH_SEVERITY,
+    }.get(level, SLA_BREACH_SEVERITY if minutes > sla_minutes else PROCESSING_TIME_SEVERITY)
+    return dg.AssetCheckResult(
+        check_name=SLA_PUBLICACAO,
+        asset_key=dg.AssetKey("divergencias"),
+        passed=passed,
+        severity=severity,
+        description=text,
+        metadata={
+            "arquivo_chegou_em": _iso(arrived_at),
+            "publicada_em": _iso(first),
+            "publicada": first is not None,
+            "prazo_sla": _iso(arrived_at + timedelta(minutes=sla_minutes)),
+            "aviso_em": _iso(arrived_at + timedelta(minutes=warn_minutes)),
+            "minutos_ate_publicacao": dg.MetadataValue.float(round(minutes, 2)),
+            "limite_min": sla_minutes,
+            "aviso_min": warn_minutes,
+            "nivel": level,
+            "severidade_alerta": alert,
+        },
+    )
+
+
+def deadline_check(
+    *,
+    data_referencia: str,
+    deadlines: Deadlines,
+    published_at: datetime | None,
+    earlier: list[datetime],
+    now: datetime | None = None,
+) -> dg.AssetCheckResult:
+    """Whether D's first publication (earlier runs included) happened by D's deadline."""
+    now = now or datetime.now(tz=UTC)
+    due = deadlines.deadline(data_referencia, "divergencias")
+    candidates = earlier + ([published_at] if published_at else [])
+    first = min(candidates) if candidates else None
+    passed = first is not None and first <= due
+    late_min = ((first or now) - due).total_seconds() / 60
+    if passed:
+        text = f"{data_referencia} publicada em {_iso(first)}, dentro do prazo {_iso(due)}"
+    elif first is None:
+        text = f"{data_referencia} ainda não publicada; prazo {_iso(due)}" + (
+            f" vencido há {late_min:.0f} min" if late_min > 0 else ""
+        )
+    else:
+        text = f"{data_referencia} publicada {late_min:.0f} min após o prazo {_iso(due)}"
+    return dg.AssetCheckResult(
+        check_name=PUBLICADA_NO_PRAZO,
+        asset_key=dg.AssetKey("divergencias"),
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=text,
+        metadata={
+            "prazo": _iso(due),
+            "publicada_em": _iso(first),
+            "publicada": first is not None,
+            "minutos_apos_prazo": dg.MetadataValue.float(round(max(late_min, 0.0), 1)),
+            "publicacoes_anteriores": len(earlier),
+            "severidade_alerta": SEVERITY_OK if passed else "HIGH",
+        },
+    )

@@ -1,0 +1,600 @@
+"""Alert sensors: a failed run, a failed check, the SLA, a stale asset, and the healthy day.
+
+Each incident is sent once. Run-scoped alerts (failure, success) are marked on the run itself with a
+``recon/alerta_*`` tag, so even a reset sensor cursor cannot resend them; the cursor-based sensors
+(checks, SLA, freshness) keep a storage-id high-water mark and the keys they sent (bounded) in
+their cursor. Who reports what, so one incident is one message:
+
+* a run that fails (blocking check included) -> ``alerta_falha_execucao``; a missing file is the
+  same alert, titled as such; runs about to be retried are skipped (``dagster/will_retry``);
+* a failed non-blocking check in a run that succeeded -> ``alerta_checagens`` (the SLA check goes
+  to ``alerta_sla``); in a failed run, every failed check is listed in the run's failure alert;
+* a run past 18/20 minutes since the file arrived, or the SLA check failing -> ``alerta_sla``;
+* an asset entering FAIL/WARN freshness (and its recovery) -> ``alerta_frescor``;
+* a successful day with its KPIs -> ``alerta_dia_conciliado``.
+
+Backfills are deliberate work on the past: their successes and their SLA/deadline checks do not
+page anyone (failures still do).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from checks.deadlines import PUBLICADA_NO_PRAZO, SLA_PUBLICACAO
+from reconciliation_assets.assets.common import ARRIVAL_TAG
+from reconciliation_assets.partitions import TIMEZONE
+from resources.notify import Alert, Notifier
+from resources.settings import Deadlines, ReconRules
+from sensors.events import AlertCursor, event_records_after, finished_runs_after, run_events
+
+PARTITION_TAG = "dagster/partition"
+BACKFILL_TAG = "dagster/backfill"
+WILL_RETRY_TAG = "dagster/will_retry"
+ORIGIN_TAG = "recon/origem"
+SAFETY_NET_ORIGIN = "rede_de_seguranca"
+FAILURE_SENT_TAG = "recon/alerta_falha_enviado"
+SUCCESS_SENT_TAG = "recon/alerta_sucesso_enviado"
+MISSING_FILE_MARKER = "Nenhum arquivo *.csv para"
+JOB_NAME = "daily_reconciliation"
+IN_PROGRESS = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+BACKFILL_QUIET_CHECKS = {SLA_PUBLICACAO, PUBLICADA_NO_PRAZO}
+MAX_FIELD_CHARS = 300
+MAX_CHECK_FIELDS = 12
+
+
+# ---- small helpers ----------------------------------------------------------------------------------
+def local_time(timestamp: float | None) -> str | None:
+    if not timestamp:
+        return None
+    return datetime.fromtimestamp(timestamp, tz=ZoneInfo(TIMEZONE)).isoformat(timespec="seconds")
+
+
+def _now_iso() -> str:
+    return datetime.now(tz=UTC).isoformat(timespec="seconds")
+
+
+def _first_line(text: str | None) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    # "dagster._core.definitions.events.Failure: msg" -> "msg"
+    head, sep, rest = line.partition(": ")
+    return rest if sep and "." in head and " " not in head else line
+
+
+def _metadata_value(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def _scalar_fields(metadata: dict[str, Any], limit: int = MAX_CHECK_FIELDS) -> dict[str, str]:
+    """Check metadata as short ``key: value`` facts for a message (tables and JSON summarised)."""
+    out: dict[str, str] = {}
+    for key, raw in metadata.items():
+        if key.startswith("dagster/") or key == "severidade_alerta":
+            continue
+        value = _metadata_value(raw)
+        if isinstance(value, float):
+            text = f"{value:.6g}"
+        elif isinstance(value, dict | list):
+            text = json.dumps(value, ensure_ascii=False, default=str)
+        else:
+            text = str(value)
+        if "\n" in text:  # markdown tables belong in the UI, not in a chat message
+            continue
+        out[key] = text[:MAX_FIELD_CHARS]
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _run_times(instance: dg.DagsterInstance, run_id: str) -> tuple[str | None, str | None]:
+    record = instance.get_run_record_by_id(run_id)
+    if record is None:
+        return None, None
+    return local_time(record.start_time or record.create_timestamp.timestamp()), local_time(record.end_time)
+
+
+def _check_severity(evaluation: Any) -> str:
+    chosen = _metadata_value(evaluation.metadata.get("severidade_alerta"))
+    if chosen and chosen != "OK":
+        return str(chosen)
+    return "HIGH" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "MEDIUM"
+
+
+def about_to_retry(run: dg.DagsterRun, instance: dg.DagsterInstance) -> bool:
+    """True when Dagster will launch another attempt of this failed run (alert the last one only)."""
+    tag = run.tags.get(WILL_RETRY_TAG)
+    if tag is not None:
+        return tag.lower() == "true"
+    if not instance.run_retries_enabled:
+        return False
+    try:  # older runs carry no tag: ask the same function the retry daemon uses
+        from dagster._daemon.auto_run_reexecution.auto_run_reexecution import should_retry
+
+        return bool(should_retry(run, instance))
+    except Exception:  # pragma: no cover - internal API moved: alert rather than stay silent
+        return False
+
+
+# ---- alert builders (pure: instance + run in, Alert out) --------------------------------------------
+def failure_alert(instance: dg.DagsterInstance, run: dg.DagsterRun, failure_message: str | None) -> Alert:
+    events = run_events(
+        instance, run.run_id, dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    )
+    step_errors = [
+        (e.step_key, _first_line(e.event_specific_data.error.message if e.event_specific_data.error else ""))
+        for e in events
+        if e.event_type == dg.DagsterEventType.STEP_FAILURE
+    ]
+    blocking = [
+        e.event_specific_data
+        for e in events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        and not e.event_specific_data.passed
+        and e.event_specific_data.blocking
+        and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    other_failed = [
+        f"{e.event_specific_data.check_name} ({e.event_specific_data.severity.value})"
+        for e in events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        and not e.event_specific_data.passed
+        and e.event_specific_data not in blocking
+        and _metadata_value(e.event_specific_data.metadata.get("publicada")) is not False
+    ]
+    day = run.tags.get(PARTITION_TAG)
+    start, end = _run_times(instance, run.run_id)
+    missing = any(MISSING_FILE_MARKER in msg for _, msg in step_errors)
+    fields: dict[str, Any] = {"Job": run.job_name}
+    if run.tags.get(ORIGIN_TAG):
+        fields["Origem"] = run.tags[ORIGIN_TAG]
+    if step_errors:
+        fields["Etapa com falha"] = ", ".join(sorted({k for k, _ in step_errors}))
+    if other_failed:
+        fields["Outras checagens com falha"] = ", ".join(other_failed)
+    if run.tags.get("dagster/retry_number"):
+        fields["Tentativa"] = str(int(run.tags["dagster/retry_number"]) + 1)
+    if blocking:
+        reason = "; ".join(
+            f"checagem bloqueante {ev.check_name} ({ev.asset_key.to_user_string()}) falhou"
+            + (f": {ev.description}" if ev.description else "")
+            for ev in blocking
+        )
+        reason += ". Publicação suspensa; a saída anterior da data permanece."
+        for ev in blocking[:2]:
+            for k, v in _scalar_fields(dict(ev.metadata), limit=6).items():
+                fields[f"{ev.check_name}.{k}"] = v
+        step = "Investigue a checagem na UI, corrija a origem dos dados e re-execute a partição."
+    elif step_errors:
+        reason = "; ".join(f"{k}: {m}" for k, m in step_errors)
+        step = "Re-execute a partir da falha (From failure) na UI; o checkpoint lista as etapas concluídas."
+    else:
+        reason = _first_line(failure_message) or "a execução falhou (veja os logs da execução)"
+        step = "Veja os logs da execução e re-execute a partição."
+    if missing:
+        when = "até o prazo" if run.tags.get(ORIGIN_TAG) == SAFETY_NET_ORIGIN else "para a data"
+        return Alert(
+            tipo="arquivo_ausente",
+            severidade="CRITICAL",
+            titulo=f"Arquivo do fornecedor ausente para {day} ({when})",
+            motivo=reason,
+            data_referencia=day,
+            job_id=run.run_id,
+            inicio=start,
+            fim=end,
+            campos=fields,
+            proximo_passo=(
+                f"Cobre o arquivo do fornecedor e deposite-o em <ingress>/{day}/; o sensor de ingresso "
+                "inicia a execução (ou materialize a partição na UI)."
+            ),
+            chave=f"falha:{run.run_id}",
+        )
+    return Alert(
+        tipo="falha_execucao",
+        severidade="CRITICAL",
+        titulo=f"Falha na conciliação de {day}" if day else f"Falha na execução {run.job_name}",
+        motivo=reason,
+        data_referencia=day,
+        job_id=run.run_id,
+        inicio=start,
+        fim=end,
+        campos=fields,
+        proximo_passo=step,
+        chave=f"falha:{run.run_id}",
+    )
+
+
+def success_alert(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Alert | None:
+    """The day's KPIs from the summary's materialization; None when the run did not publish a day."""
+    events = run_events(
+        instance,
+        run.run_id,
+        dg.DagsterEventType.ASSET_MATERIALIZATION,
+        dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+    )
+    summary = None
+    failed_checks = []
+    sla = None
+    for e in events:
+        if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            mat = e.event_specific_data.materialization
+            if mat.asset_key == dg.AssetKey("resumo_conciliacao"):
+                summary = {k: _metadata_value(v) for k, v in mat.metadata.items()}
+        elif e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            ev = e.event_specific_data
+            if ev.check_name == SLA_PUBLICACAO:
+                sla = {k: _metadata_value(v) for k, v in ev.metadata.items()}
+            if not ev.passed:
+                failed_checks.append(f"{ev.check_name} ({ev.severity.value})")
+    if summary is None:
+        return None
+    day = run.tags.get(PARTITION_TAG)
+    start, end = _run_times(instance, run.run_id)
+
+    def num(key: str, default: Any = 0) -> Any:
+        return summary.get(key, default)
+
+    divergences = sum(
+        int(num(k))
+        for k in (
+            "tipo_1",
+            "tipo_2",
+            "tipo_3_valor",
+            "tipo_3_data",
+            "tipo_3_fornecedor",
+            "tipo_3_ativo",
+            "tipo_3_nome",
+        )
+    )
+    linhas_csv = int(num("linhas_csv"))
+    quarantine_rate = int(num("linhas_quarentena")) / linhas_csv if linhas_csv else 0.0
+    kpis: dict[str, Any] = {
+        "Linhas do arquivo": f"{linhas_csv:,}".replace(",", "."),
+        "Validadas": f"{int(num('linhas_validas')):,}".replace(",", "."),
+        "Quarentena": f"{int(num('linhas_quarentena')):,} ({quarantine_rate:.2%})".replace(",", "."),
+        "Divergências": f"{divergences:,}".replace(",", "."),
+        "TIPO_1 / TIPO_2 / TIPO_3_*": f"{int(num('tipo_1'))} / {int(num('tipo_2'))} / "
+        f"{divergences - int(num('tipo_1')) - int(num('tipo_2'))}",
+        "Taxa de divergência": f"{float(num('taxa_divergencia')):.2%}",
+        "Conciliadas sem divergência": f"{int(num('conciliadas_sem_divergencia')):,}".replace(",", "."),
+        "Diferença não explicada": f"{float(num('diferenca_nao_explicada')):.2f}",
+        "SLA cumprido": "sim" if summary.get("sla_cumprido") else "não",
+    }
+    if sla and sla.get("minutos_ate_publicacao") is not None:
+        kpis["Chegada → publicação"] = f"{float(sla['minutos_ate_publicacao']):.1f} min"
+    if run.tags.get(ORIGIN_TAG):
+        kpis["Origem"] = run.tags[ORIGIN_TAG]
+    if failed_checks:
+        kpis["Checagens com falha"] = ", ".join(failed_checks)
+    healthy = not failed_checks
+    return Alert(
+        tipo="sucesso",
+        severidade="INFO" if healthy else "MEDIUM",
+        titulo=f"Conciliação de {day} publicada" + ("" if healthy else " (com alertas)"),
+        motivo="Todas as checagens passaram." if healthy else "Publicada; veja as checagens com falha.",
+        data_referencia=day,
+        job_id=run.run_id,
+        inicio=start,
+        fim=end,
+        campos=kpis,
+        checkpoint=False,
+        chave=f"sucesso:{run.run_id}",
+    )
+
+
+def check_alert(instance: dg.DagsterInstance, evaluation: Any, run_id: str | None) -> Alert:
+    day = evaluation.partition
+    start, end = _run_times(instance, run_id) if run_id else (None, None)
+    asset = evaluation.asset_key.to_user_string()
+    return Alert(
+        tipo="checagem",
+        severidade=_check_severity(evaluation),
+        titulo=f"Checagem {evaluation.check_name} falhou em {asset}" + (f" ({day})" if day else ""),
+        motivo=evaluation.description or "a checagem não passou (veja os metadados)",
+        data_referencia=day,
+        job_id=run_id,
+        inicio=start,
+        fim=end,
+        campos={
+            "Checagem": f"{asset}/{evaluation.check_name}",
+            "Resultado": f"falhou ({evaluation.severity.value})",
+            **_scalar_fields(dict(evaluation.metadata)),
+        },
+        proximo_passo="Abra a checagem na UI (aba Checks do ativo) para os detalhes e exemplos.",
+        chave=f"checagem:{run_id}:{asset}:{evaluation.check_name}:{day}",
+    )
+
+
+# ---- sensors ----------------------------------------------------------------------------------------
+@dg.run_failure_sensor(
+    name="alerta_falha_execucao",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Execução que falhou (inclui checagem bloqueante e arquivo ausente) → Slack/e-mail, uma vez por execução.",
+)
+def alerta_falha_execucao(context: dg.RunFailureSensorContext, notifier: Notifier) -> None:
+    run = context.dagster_run
+    if about_to_retry(run, context.instance):
+        context.log.info(f"execução {run.run_id} será tentada de novo; alerta adiado para a última tentativa")
+        return
+    if run.tags.get(FAILURE_SENT_TAG):
+        return
+    alert = failure_alert(context.instance, run, context.failure_event.message)
+    notifier.send(alert, log=context.log)
+    context.instance.add_run_tags(run.run_id, {FAILURE_SENT_TAG: _now_iso()})
+
+
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    name="alerta_dia_conciliado",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Dia publicado com sucesso → mensagem com os KPIs do dia (não para backfills).",
+)
+def alerta_dia_conciliado(context: dg.RunStatusSensorContext, notifier: Notifier) -> None:
+    run = context.dagster_run
+    if run.tags.get(BACKFILL_TAG) or run.tags.get(SUCCESS_SENT_TAG):
+        return
+    alert = success_alert(context.instance, run)
+    if alert is None:
+        return
+    notifier.send(alert, log=context.log)
+    context.instance.add_run_tags(run.run_id, {SUCCESS_SENT_TAG: _now_iso()})
+
+
+@dg.sensor(
+    name="alerta_checagens",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Checagens que falharam (ERROR e WARN, não bloqueantes) → Slack/e-mail, uma vez por execução e checagem.",
+)
+def alerta_checagens(context: dg.SensorEvaluationContext, notifier: Notifier) -> dg.SkipReason | None:
+    state = AlertCursor.load(context.cursor)
+    records = finished_runs_after(context.instance, state.after)
+    sent = 0
+    for record in records:
+        state.after = max(state.after or 0.0, record.update_timestamp.timestamp())
+        run = record.dagster_run
+        if run.status == dg.DagsterRunStatus.FAILURE:
+            continue  # alerta_falha_execucao reports the run with every check that failed in it
+        for event in run_events(context.instance, run.run_id, dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+            evaluation = event.event_specific_data
+            if evaluation.passed or evaluation.check_name == SLA_PUBLICACAO:
+                continue
+            if _metadata_value(evaluation.metadata.get("publicada")) is False:
+                continue  # nothing was published: not a separate incident
+            if run.tags.get(BACKFILL_TAG) and evaluation.check_name in BACKFILL_QUIET_CHECKS:
+                continue
+            alert = check_alert(context.instance, evaluation, run.run_id)
+            if state.seen(alert.chave):
+                continue
+            notifier.send(alert, log=context.log)
+            state.mark(alert.chave)
+            sent += 1
+    context.update_cursor(state.dump())
+    return None if sent else dg.SkipReason(f"{len(records)} execuções lidas; nenhuma checagem nova com falha")
+
+
+def _arrival_of_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[datetime, bool]:
+    """(arrival, divergences already materialized in this run)."""
+    arrival = None
+    published = False
+    for e in run_events(instance, run.run_id, dg.DagsterEventType.ASSET_MATERIALIZATION):
+        mat = e.event_specific_data.materialization
+        if mat.asset_key == dg.AssetKey("divergencias"):
+            published = True
+        if mat.asset_key == dg.AssetKey("arquivos_fornecedor") and "arquivo_chegou_em" in mat.metadata:
+            arrival = datetime.fromisoformat(str(_metadata_value(mat.metadata["arquivo_chegou_em"])))
+    if run.tags.get(ARRIVAL_TAG):
+        arrival = datetime.fromisoformat(run.tags[ARRIVAL_TAG])
+    if arrival is None:
+        record = instance.get_run_record_by_id(run.run_id)
+        arrival = record.create_timestamp if record else datetime.now(tz=UTC)
+    if arrival.tzinfo is None:
+        arrival = arrival.replace(tzinfo=UTC)
+    return arrival, published
+
+
+def sla_alert(
+    instance: dg.DagsterInstance,
+    run: dg.DagsterRun,
+    level: str,
+    minutes: float,
+    rules: ReconRules,
+    arrival: datetime,
+    published: bool,
+) -> Alert:
+    day = run.tags.get(PARTITION_TAG)
+    start, end = _run_times(instance, run.run_id)
+    breach = level == "estouro"
+    if published:
+        what = f"divergências de {day} publicadas {minutes:.1f} min após a chegada do arquivo"
+    else:
+        what = f"divergências de {day} ainda não publicadas, {minutes:.1f} min após a chegada do arquivo"
+    return Alert(
+        tipo="sla",
+        severidade="CRITICAL" if breach else "HIGH",
+        titulo=(f"SLA estourado em {day}" if breach else f"SLA em risco em {day}"),
+        motivo=f"{what} (aviso {rules.sla_warn_minutes} min, limite {rules.sla_minutes} min).",
+        data_referencia=day,
+        job_id=run.run_id,
+        inicio=start,
+        fim=end,
+        campos={
+            "Arquivo chegou em": local_time(arrival.timestamp()),
+            "Prazo do SLA": local_time(arrival.timestamp() + rules.sla_minutes * 60),
+            "Minutos desde a chegada": f"{minutes:.1f}",
+            "Publicada": "sim" if published else "não",
+        },
+        proximo_passo=(
+            "Acompanhe a execução; se travada, cancele e re-execute a partir da falha."
+            if not published
+            else "Registre o atraso; verifique volume do arquivo e a base interna (pool base_interna)."
+        ),
+        chave=f"sla:{run.run_id}:{level}",
+    )
+
+
+@dg.sensor(
+    name="alerta_sla",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="SLA de 20 min da chegada do arquivo à publicação: aviso aos 18 min (HIGH), estouro aos 20 (CRITICAL).",
+)
+def alerta_sla(
+    context: dg.SensorEvaluationContext, notifier: Notifier, rules: ReconRules
+) -> dg.SkipReason | None:
+    state = AlertCursor.load(context.cursor)
+    sent = 0
+
+    def deliver(alert: Alert) -> None:
+        nonlocal sent
+        if state.seen(alert.chave):
+            return
+        notifier.send(alert, log=context.log)
+        state.mark(alert.chave)
+        sent += 1
+
+    # 1. Finished: the SLA check measured the real publication time.
+    for record in finished_runs_after(context.instance, state.after):
+        state.after = max(state.after or 0.0, record.update_timestamp.timestamp())
+        run = record.dagster_run
+        if run.tags.get(BACKFILL_TAG):
+            continue
+        for event in run_events(context.instance, run.run_id, dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+            evaluation = event.event_specific_data
+            if evaluation.check_name != SLA_PUBLICACAO or evaluation.passed:
+                continue
+            meta = {k: _metadata_value(v) for k, v in evaluation.metadata.items()}
+            if not meta.get("publicada"):
+                continue  # blocked: the run failure alert is the message
+            level = "estouro" if meta.get("nivel") == "estouro" else "aviso"
+            arrival = datetime.fromisoformat(str(meta["arquivo_chegou_em"]))
+            deliver(
+                sla_alert(
+                    context.instance, run, level, float(meta["minutos_ate_publicacao"]), rules, arrival, True
+                )
+            )
+    # 2. Still running: warn at 18 minutes, breach at 20, before the run even finishes.
+    now = datetime.now(tz=UTC)
+    for run in context.instance.get_runs(
+        filters=dg.RunsFilter(job_name=JOB_NAME, statuses=IN_PROGRESS), limit=50
+    ):
+        if run.tags.get(BACKFILL_TAG) or not run.tags.get(PARTITION_TAG):
+            continue
+        arrival, published = _arrival_of_run(context.instance, run)
+        if published:
+            continue
+        minutes = (now - arrival).total_seconds() / 60
+        if minutes > rules.sla_minutes:
+            deliver(sla_alert(context.instance, run, "estouro", minutes, rules, arrival, False))
+        elif minutes > rules.sla_warn_minutes:
+            deliver(sla_alert(context.instance, run, "aviso", minutes, rules, arrival, False))
+    context.update_cursor(state.dump())
+    return None if sent else dg.SkipReason("nenhum SLA em risco")
+
+
+@dg.sensor(
+    name="alerta_frescor",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Ativo que entrou em FAIL/WARN de frescor (política cron) → alerta; a recuperação também avisa.",
+)
+def alerta_frescor(
+    context: dg.SensorEvaluationContext, notifier: Notifier, deadlines: Deadlines
+) -> dg.SkipReason | None:
+    state = AlertCursor.load(context.cursor)
+    sent = 0
+    for record in event_records_after(
+        context.instance, dg.DagsterEventType.FRESHNESS_STATE_CHANGE, state.after
+    ):
+        state.after = record.storage_id
+        change = record.event_log_entry.dagster_event.event_specific_data
+        new, previous = change.new_state.value, change.previous_state.value
+        recovered = new == "PASS" and previous in ("FAIL", "WARN")
+        if new not in ("FAIL", "WARN") and not recovered:
+            continue  # UNKNOWN / NOT_APPLICABLE noise of the first evaluation
+        alert = freshness_alert(context.instance, change, deadlines, recovered)
+        if state.seen(alert.chave):
+            continue
+        notifier.send(alert, log=context.log)
+        state.mark(alert.chave)
+        sent += 1
+    context.update_cursor(state.dump())
+    return None if sent else dg.SkipReason("nenhuma mudança de frescor relevante")
+
+
+def freshness_alert(
+    instance: dg.DagsterInstance, change: Any, deadlines: Deadlines, recovered: bool
+) -> Alert:
+    asset = change.key.to_user_string()
+    which = "arquivo" if asset == "arquivos_fornecedor" else "divergencias"
+    hhmm = deadlines.file_deadline if which == "arquivo" else deadlines.divergences_deadline
+    changed_at = datetime.fromtimestamp(change.state_change_timestamp, tz=UTC)
+    local = changed_at.astimezone(ZoneInfo(deadlines.timezone))
+    # The reference date whose deadline was the last one missed before the change.
+    today_ref = deadlines.reference_date_due_at(local)
+    day = today_ref if local >= deadlines.deadline(today_ref, which) else today_ref - timedelta(days=1)
+    latest = instance.get_latest_materialization_event(change.key)
+    last_run = latest.run_id if latest else None
+    fields: dict[str, Any] = {
+        "Ativo": asset,
+        "Estado": f"{change.previous_state.value} → {change.new_state.value}",
+        "Prazo diário": f"{hhmm} {deadlines.timezone} (D+{deadlines.days_after})",
+        "Mudou em": local.isoformat(timespec="seconds"),
+    }
+    if latest:
+        mat = latest.asset_materialization
+        fields["Última materialização"] = f"{local_time(latest.timestamp)}" + (
+            f" (partição {mat.partition})" if mat and mat.partition else ""
+        )
+    else:
+        fields["Última materialização"] = "nenhuma"
+    if recovered:
+        return Alert(
+            tipo="frescor",
+            severidade="INFO",
+            titulo=f"{asset} voltou a ficar em dia",
+            motivo=f"{asset} foi materializado e a política de frescor voltou a PASS.",
+            data_referencia=day.isoformat(),
+            job_id=last_run,
+            campos=fields,
+            checkpoint=False,
+            chave=f"frescor:{asset}:{change.new_state.value}:{int(change.state_change_timestamp)}",
+        )
+    return Alert(
+        tipo="frescor",
+        # A late file is HIGH (the safety-net schedule acts at the same deadline and a missing file
+        # becomes its own CRITICAL alert); late divergences are the broken promise: CRITICAL.
+        severidade="CRITICAL" if which == "divergencias" and change.new_state.value == "FAIL" else "HIGH",
+        titulo=(
+            f"{asset} atrasado: arquivo de {day.isoformat()} não processado até {hhmm}"
+            if which == "arquivo"
+            else f"{asset} atrasado: {day.isoformat()} não publicado até {hhmm}"
+        ),
+        motivo=(
+            f"A política de frescor de {asset} está {change.new_state.value}: nenhuma materialização na "
+            f"janela de 24 h até o prazo {hhmm} ({deadlines.timezone})."
+        ),
+        data_referencia=day.isoformat(),
+        job_id=last_run,
+        campos=fields,
+        proximo_passo=(
+            f"Verifique se o arquivo de {day.isoformat()} chegou e se há execução em andamento; "
+            "a rede de segurança inicia a execução no prazo do arquivo."
+        ),
+        checkpoint=False,
+        chave=f"frescor:{asset}:{change.new_state.value}:{int(change.state_change_timestamp)}",
+    )
+
+
+ALERT_SENSORS = [alerta_falha_execucao, alerta_dia_conciliado, alerta_checagens, alerta_sla, alerta_frescor]

@@ -1,0 +1,328 @@
+"""Every check of the day can fail: driven by crafted inputs through the real job where the inputs can
+cause it, and by a simulated rule regression (a tampered intermediate) where only a bug could.
+Blocking checks must stop the divergence table from being published."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from checks.deadlines import deadline_check, sla_check
+from checks.quality import (
+    EXPECTATIVAS_DIVERGENCIAS,
+    divergence_rate,
+    quarantine_rate,
+    validated_schema_check,
+)
+from reconciliation_assets.assets.common import ARRIVAL_TAG
+from resources.settings import Deadlines
+from tests.receivers import (
+    check_results,
+    matching_day,
+    published,
+    run_day,
+    write_day,
+)
+
+pytest_plugins = ["tests.receivers"]  # the loopback receivers and the day harness
+DAY = "2024-03-10"
+ERROR, WARN = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
+ALL_CHECKS = {
+    "contagem_linhas",
+    "esquema_validadas",
+    "taxa_quarentena",
+    "ordem_id_unico_base",
+    "saldo_explicado",
+    "casamento_csv",
+    "casamento_base",
+    "expectativas_divergencias",
+    "taxa_divergencia",
+    "sla_publicacao",
+    "publicada_no_prazo",
+}
+
+
+def today_sp() -> str:
+    return datetime.now(ZoneInfo("America/Sao_Paulo")).date().isoformat()
+
+
+def meta(evaluation, key):
+    value = evaluation.metadata[key]
+    return getattr(value, "value", value)
+
+
+def rewrite_parquet(path: Path, select_sql: str) -> None:
+    """Replace a work-folder Parquet by ``select_sql`` over it (``{t}`` = the file): a rule regression."""
+    tmp = path.with_name(path.stem + ".tampered.parquet")
+    source = f"read_parquet('{path}', hive_partitioning = false)"
+    duckdb.sql(f"COPY ({select_sql.format(t=source)}) TO '{tmp}' (FORMAT parquet)")
+    os.replace(tmp, path)
+
+
+# ---- the healthy day ----------------------------------------------------------------------------------
+def test_a_healthy_day_passes_every_check_and_publishes(recon_env, instance):
+    day = today_sp()
+    lines, base = matching_day(day, 40)
+    write_day(recon_env, day, lines, base)
+    result = run_day(instance, day)
+    assert result.success
+    checks = check_results(result)
+    assert set(checks) == ALL_CHECKS
+    assert {n for n, c in checks.items() if not c.passed} == set()
+    ge = checks[EXPECTATIVAS_DIVERGENCIAS]
+    assert meta(ge, "ge_expectativas") == meta(ge, "ge_sucesso") == 33
+    assert published(recon_env, "divergencias", day) and published(recon_env, "resumo_conciliacao", day)
+
+
+# ---- non-blocking checks: they fail, alert, and the day is still published ------------------------------
+def test_high_quarantine_and_divergence_rates_fail_without_blocking(recon_env, instance):
+    lines, base = matching_day(DAY, 20)
+    lines[0] = lines[0].rsplit(";", 1)[0] + ";R$ 10,00"  # INVALID_VALOR
+    lines[1] = lines[1].rsplit(";", 1)[0] + ";1e3"  # INVALID_VALOR
+    base = base[2:] + [("F9", f"X{i}", "Ana", "A1", date(2024, 3, 9), "1.00") for i in range(3)]  # 3 TIPO_2
+    base = base[3:]  # and 3 validated lines the base does not know: TIPO_1
+    write_day(recon_env, DAY, lines, base)
+    result = run_day(instance, DAY)
+    assert result.success
+    checks = check_results(result)
+
+    q = checks["taxa_quarentena"]
+    assert (q.passed, q.severity, q.blocking) == (False, ERROR, False)
+    assert meta(q, "taxa_quarentena") == pytest.approx(0.10)
+    assert meta(q, "severidade_alerta") == "CRITICAL"
+    assert meta(q, "por_motivo") == {"INVALID_VALOR": 2}
+
+    d = checks["taxa_divergencia"]
+    assert (d.passed, d.severity, d.blocking) == (False, WARN, False)
+    assert meta(d, "taxa_divergencia") > 0.10
+    assert meta(d, "severidade_alerta") == "MEDIUM"
+
+    assert published(recon_env, "quarentena", DAY) and published(recon_env, "divergencias", DAY)
+    mats = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    assert mats["quarentena"]["severidade_taxa_quarentena"].value == "CRITICAL"
+    assert mats["divergencias"]["severidade_taxa_divergencia"].value == "MEDIUM"
+
+
+def test_rate_limits_are_inclusive():
+    assert quarantine_rate({"linhas_csv": 20, "linhas_quarentena": 1}, 0.05).passed  # exactly 5%
+    assert not quarantine_rate({"linhas_csv": 100, "linhas_quarentena": 6}, 0.05).passed
+    assert quarantine_rate({"linhas_csv": 0, "linhas_quarentena": 0}, 0.05).passed
+    base = {"tipo_1": 1, "tipo_2": 0, "linhas_validas": 10, "linhas_base_escopo": 9}
+    assert divergence_rate({**base, "taxa_divergencia": 0.10}, 0.10).passed
+    assert not divergence_rate({**base, "taxa_divergencia": 0.1001}, 0.10).passed
+
+
+# ---- blocking checks: nothing of the day is published after them ------------------------------------
+def test_a_null_internal_valor_breaks_the_balance_and_blocks_publication(recon_env, instance):
+    lines, base = matching_day(DAY, 10)
+    base[0] = (*base[0][:5], None)  # the internal base lost a value: the books cannot close
+    write_day(recon_env, DAY, lines, base)
+    result = run_day(instance, DAY)
+    assert not result.success
+    checks = check_results(result)
+    saldo = checks["saldo_explicado"]
+    assert (saldo.passed, saldo.severity, saldo.blocking) == (False, ERROR, True)
+    assert meta(saldo, "diferenca_nao_explicada") != "0.00"
+    assert checks["casamento_csv"].passed and checks["casamento_base"].passed
+    assert not published(recon_env, "divergencias", DAY)
+    assert not published(recon_env, "resumo_conciliacao", DAY)
+    # The SLA and deadline checks say the date was not published, they do not pretend it was.
+    assert meta(checks["sla_publicacao"], "publicada") is False
+    assert not checks["publicada_no_prazo"].passed
+
+
+@pytest.mark.parametrize(
+    ("check", "tamper"),
+    [
+        ("casamento_csv", lambda r: {**r, "tipo_1": r["tipo_1"] + 1}),
+        ("casamento_base", lambda r: {**r, "linhas_base_escopo": r["linhas_base_escopo"] + 1}),
+    ],
+)
+def test_matching_invariants_block_publication(recon_env, instance, monkeypatch, check, tamper):
+    """A miscount in the divergence rules (simulated on the summary's facts) stops publication."""
+    import reconciliation_assets.assets.divergences as module
+
+    real = module.compute_divergences
+    monkeypatch.setattr(module, "compute_divergences", lambda *a, **k: tamper(real(*a, **k)))
+    lines, base = matching_day(DAY, 8)
+    write_day(recon_env, DAY, lines, base)
+    result = run_day(instance, DAY)
+    assert not result.success
+    failed = {n: c for n, c in check_results(result).items() if not c.passed and c.blocking}
+    assert set(failed) == {check}
+    assert failed[check].severity == ERROR
+    assert not published(recon_env, "divergencias", DAY)
+
+
+def test_line_accounting_blocks_everything_downstream(recon_env, instance, monkeypatch):
+    import reconciliation_assets.assets.validated as module
+
+    real = module.validate_day
+
+    def lose_a_line(*a, **k):
+        stats = real(*a, **k)
+        return {**stats, "linhas_validas": stats["linhas_validas"] - 1}
+
+    monkeypatch.setattr(module, "validate_day", lose_a_line)
+    lines, base = matching_day(DAY, 8)
+    write_day(recon_env, DAY, lines, base)
+    result = run_day(instance, DAY)
+    assert not result.success
+    c = check_results(result)["contagem_linhas"]
+    assert (c.passed, c.severity, c.blocking) == (False, ERROR, True)
+    assert not published(recon_env, "quarentena", DAY)
+    assert not published(recon_env, "divergencias", DAY)
+
+
+def test_pandera_schema_catches_a_validation_regression_and_blocks(recon_env, instance, monkeypatch):
+    """The validated rows lose their contract (untrimmed nome, repeated ordem_id): nothing downstream runs."""
+    import reconciliation_assets.assets.validated as module
+
+    real = module.validate_day
+
+    def regressed(paths, *a, **k):
+        stats = real(paths, *a, **k)
+        rewrite_parquet(
+            paths.validadas,
+            "SELECT * REPLACE (CASE WHEN linha = 2 THEN '  ' || nome ELSE nome END AS nome) FROM {t} "
+            "UNION ALL (SELECT * REPLACE (999 AS linha) FROM {t} WHERE linha = 3)",
+        )
+        return stats
+
+    monkeypatch.setattr(module, "validate_day", regressed)
+    lines, base = matching_day(DAY, 8, nome="Maria Conceição Souza")
+    write_day(recon_env, DAY, lines, base)
+    result = run_day(instance, DAY)
+    assert not result.success
+    checks = check_results(result)
+    schema = checks["esquema_validadas"]
+    assert (schema.passed, schema.severity, schema.blocking) == (False, ERROR, True)
+    by_check = meta(schema, "falhas_por_checagem")
+    assert by_check.get("nome:aparado") == 1
+    assert any(k.startswith("ordem_id:") for k in by_check)  # the repeated ordem_id
+    examples = meta(schema, "exemplos")
+    assert "***Souza" in examples and "Conceição" not in examples  # nome masked
+    assert "divergencias" not in {
+        e.asset_key.to_user_string() for e in result.get_asset_materialization_events()
+    }
+    assert not published(recon_env, "divergencias", DAY)
+
+
+def test_pandera_reports_types_nulls_and_the_date_window(tmp_path):
+    path = tmp_path / "validadas.parquet"
+    pl.DataFrame(
+        {
+            "fornecedor_id": ["F1", "F2", None],
+            "ordem_id": ["O1", "O2", "O3"],
+            "nome": ["Ana Lima", "Bia Reis", "Caio Prado"],
+            "ativo_id": ["A1", "A1", "A1"],
+            "data": [date(2024, 3, 9), date(2024, 3, 11), date(2024, 3, 1)],  # 03-11 is after D
+            "valor": [1.5, 2.0, 3.0],  # floats: the contract is decimal(18,2)
+            "arquivo": ["a.csv"] * 3,
+            "linha": [2, 3, 4],
+        }
+    ).write_parquet(path)
+    result = validated_schema_check(path, DAY, 31)
+    assert not result.passed and result.severity == ERROR
+    by_check = result.metadata["falhas_por_checagem"].value
+    assert any(k.startswith("valor:") and "Decimal" in k for k in by_check)
+    assert any(k.startswith("fornecedor_id:") and "null" in k for k in by_check)
+    assert any(k.startswith("data:in_range") for k in by_check)
+
+
+def test_great_expectations_contract_blocks_a_bad_divergence_table(recon_env, instance, monkeypatch):
+    import reconciliation_assets.assets.divergences as module
+
+    real = module.compute_divergences
+
+    def regressed(paths, **k):
+        resumo = real(paths, **k)
+        rewrite_parquet(
+            paths.divergencias,
+            "SELECT * REPLACE ('URGENTE' AS severidade) FROM {t} UNION ALL (SELECT * FROM {t} LIMIT 1)",
+        )
+        return resumo
+
+    monkeypatch.setattr(module, "compute_divergences", regressed)
+    lines, base = matching_day(DAY, 10)
+    base = base[:-2]  # two TIPO_1 rows so the table is not empty
+    write_day(recon_env, DAY, lines, base)
+    result = run_day(instance, DAY)
+    assert not result.success
+    checks = check_results(result)
+    ge = checks[EXPECTATIVAS_DIVERGENCIAS]
+    assert (ge.passed, ge.severity, ge.blocking) == (False, ERROR, True)
+    failed = {(r["expectativa"], r["coluna"]) for r in meta(ge, "ge_falhas_detalhe")}
+    assert failed == {
+        ("expect_column_values_to_be_in_set", "severidade"),
+        ("expect_compound_columns_to_be_unique", "ordem_id,tipo_divergencia"),
+    }
+    assert meta(ge, "linhas_amostra") == meta(ge, "linhas_total") == 3
+    assert "expect_table_columns_to_match_ordered_list" in meta(ge, "ge_resultados")
+    assert checks["saldo_explicado"].passed  # the books balance: only the contract failed
+    assert not published(recon_env, "divergencias", DAY)
+
+
+# ---- time: the SLA and the per-date deadline ---------------------------------------------------------
+def test_sla_breach_is_an_error_but_the_day_is_published(recon_env, instance):
+    lines, base = matching_day(DAY, 10)
+    write_day(recon_env, DAY, lines, base)
+    arrived = (datetime.now(tz=UTC) - timedelta(minutes=25)).isoformat()
+    result = run_day(instance, DAY, tags={ARRIVAL_TAG: arrived})
+    assert result.success
+    sla = check_results(result)["sla_publicacao"]
+    assert (sla.passed, sla.severity, sla.blocking) == (False, ERROR, False)
+    assert meta(sla, "nivel") == "estouro" and meta(sla, "severidade_alerta") == "CRITICAL"
+    assert 25 <= meta(sla, "minutos_ate_publicacao") < 27
+    assert published(recon_env, "divergencias", DAY)
+
+
+def test_sla_levels_and_reruns():
+    arrived = datetime(2024, 3, 11, 6, 0, tzinfo=UTC)
+    at = lambda minutes: arrived + timedelta(minutes=minutes)  # noqa: E731
+    kw = {"arrived_at": arrived, "sla_minutes": 20, "warn_minutes": 18}
+    assert sla_check(published_at=at(18), earlier=[], **kw).passed
+    warn = sla_check(published_at=at(19), earlier=[], **kw)
+    assert (warn.passed, warn.severity, warn.metadata["nivel"].value) == (False, WARN, "aviso")
+    breach = sla_check(published_at=at(21), earlier=[], **kw)
+    assert (breach.passed, breach.severity, breach.metadata["nivel"].value) == (False, ERROR, "estouro")
+    # A manual re-run an hour later keeps the first publication's verdict...
+    assert sla_check(published_at=at(80), earlier=[at(10)], **kw).passed
+    # ...but a publication from before this file arrived does not count.
+    assert not sla_check(published_at=at(80), earlier=[at(-30)], **kw).passed
+
+
+def test_deadline_is_per_date_and_counts_the_first_publication():
+    deadlines = Deadlines()  # D+1 07:20 America/Sao_Paulo
+    due = datetime(2024, 3, 11, 7, 20, tzinfo=ZoneInfo("America/Sao_Paulo"))
+    assert deadlines.deadline(DAY) == due
+    on_time = deadline_check(data_referencia=DAY, deadlines=deadlines, published_at=due, earlier=[])
+    late = deadline_check(
+        data_referencia=DAY, deadlines=deadlines, published_at=due + timedelta(minutes=1), earlier=[]
+    )
+    rerun = deadline_check(
+        data_referencia=DAY, deadlines=deadlines, published_at=due + timedelta(days=3), earlier=[due]
+    )
+    assert on_time.passed and rerun.passed
+    assert (late.passed, late.severity, late.metadata["minutos_apos_prazo"].value) == (False, ERROR, 1.0)
+
+
+def test_an_old_date_published_now_missed_its_deadline(recon_env, instance):
+    lines, base = matching_day(DAY, 5)
+    write_day(recon_env, DAY, lines, base)
+    result = run_day(instance, DAY)
+    assert result.success  # not blocking: late data is still published
+    deadline = check_results(result)["publicada_no_prazo"]
+    assert (deadline.passed, deadline.severity) == (False, ERROR)
+    assert meta(deadline, "prazo") == "2024-03-11T07:20:00-03:00"
+    assert published(recon_env, "divergencias", DAY)
