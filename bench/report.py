@@ -311,7 +311,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
         ax_t.plot(xs, wall, linestyle=":", marker=".", color=line[0].get_color(), label=f"{tool} (wall)")
         ax_m.plot(xs, mem, marker="o", color=line[0].get_color(), label=tool)
     ax_m.axhline(1024, color="grey", linestyle="--", linewidth=1)
-    ax_m.text(ax_m.get_xlim()[0], 1024 * 1.05, "1 GiB", color="grey", fontsize=8)
+    ax_m.text(0.01, 1024 * 1.05, "1 GiB", color="grey", fontsize=8, transform=ax_m.get_yaxis_transform())
     for ax, title, ylabel in (
         (ax_t, "Time vs rows (solid: work, dotted: whole process)", "seconds"),
         (ax_m, "Peak RSS of the process tree vs rows", "MiB"),

@@ -11,6 +11,7 @@ an ephemeral context with progress bars off.
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,6 +19,13 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
+
+# Great Expectations (and pandera) probe for pyspark when imported. We never use their Spark
+# backends, and with pyspark installed (the benchmark's `bench` extra) that probe costs seconds and,
+# in a run worker launched by the daemon, pyspark's doctest detection calls sys.exit(0) mid-run.
+# Marking pyspark as absent for this process makes both libraries take their no-Spark path.
+if "pyspark" not in sys.modules:
+    sys.modules["pyspark"] = None  # type: ignore[assignment]
 
 from checks.invariants import spec
 from reconciliation_assets.assets.common import markdown_table

@@ -50,4 +50,5 @@ def compute_divergences(
                 "sla_minutos": sla_minutes,
             },
         )
-        return runner.query_dicts(f"SELECT * FROM read_parquet('{paths.resumo}')")[0]
+        runner.register_parquet("resumo_calculado", paths.resumo)
+        return runner.query_dicts("SELECT * FROM resumo_calculado")[0]

@@ -296,6 +296,9 @@ class Notifier(dg.ConfigurableResource):
                     break  # the request itself is wrong: retrying will not help
             except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # a misconfiguration (e.g. a URL without scheme): do not retry
+                last = f"{type(exc).__name__}: {exc}"
+                break
             if attempt < self.max_attempts:
                 delay = self.backoff_s * (2 ** (attempt - 1))
                 log.warning(

@@ -310,7 +310,12 @@ def check_alert(instance: dg.DagsterInstance, evaluation: Any, run_id: str | Non
             **_scalar_fields(dict(evaluation.metadata)),
         },
         proximo_passo="Abra a checagem na UI (aba Checks do ativo) para os detalhes e exemplos.",
-        chave=f"checagem:{run_id}:{asset}:{evaluation.check_name}:{day}",
+        # "D missed its deadline" is a fact about the date: re-running D does not repeat it.
+        chave=(
+            f"checagem:{asset}:{evaluation.check_name}:{day}"
+            if evaluation.check_name == PUBLICADA_NO_PRAZO
+            else f"checagem:{run_id}:{asset}:{evaluation.check_name}:{day}"
+        ),
     )
 
 
@@ -440,7 +445,9 @@ def sla_alert(
             if not published
             else "Registre o atraso; verifique volume do arquivo e a base interna (pool base_interna)."
         ),
-        chave=f"sla:{run.run_id}:{level}",
+        # Keyed by the file's arrival, not the run: a re-run of a late day does not page again, and
+        # the in-progress warning and the check's verdict on the same arrival are one alert.
+        chave=f"sla:{day}:{int(arrival.timestamp())}:{level}",
     )
 
 

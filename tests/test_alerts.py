@@ -269,6 +269,20 @@ def test_a_failed_error_check_sends_exactly_one_message(recon_env, instance, web
     )
 
 
+def test_a_late_date_alerts_its_deadline_except_inside_a_backfill(recon_env, instance, webhook, smtp):
+    write_day(recon_env, DAY, *matching_day(DAY, 5))  # 2024-03-10 published today: long after D+1 07:20
+    backfill = run_day(instance, DAY, tags={"dagster/backfill": "bf1"})
+    ticker = Ticker(instance, resources_for(notifier_for(webhook, smtp, recon_env)))
+    ticker.all([backfill.run_id])
+    assert backfill.success and webhook.posts == [] and smtp.messages == []  # deliberate work on the past
+    manual = run_day(instance, DAY)
+    ticker.all([manual.run_id])
+    deadline = [p for p in webhook.posts if "publicada_no_prazo" in p["text"]]
+    assert len(deadline) == 1 and deadline[0]["text"].startswith("[HIGH] Checagem publicada_no_prazo falhou")
+    assert "2024-03-11T07:20:00-03:00" in json.dumps(deadline[0]["blocks"], ensure_ascii=False)
+    assert len(webhook.posts) == 2  # + the success message "(com alertas)"
+
+
 def test_a_blocking_check_is_reported_once_with_the_failed_run(recon_env, instance, webhook, smtp):
     lines, base = matching_day(DAY, 6)
     base[0] = (*base[0][:5], None)  # saldo_explicado fails
@@ -295,14 +309,17 @@ def test_an_sla_breach_sends_exactly_one_message(recon_env, instance, webhook, s
     arrived = datetime.now(tz=UTC) - timedelta(minutes=25)
     result = run_day(instance, day, tags={ARRIVAL_TAG: arrived.isoformat()})
     assert result.success
-    Ticker(instance, resources_for(notifier_for(webhook, smtp, recon_env))).all([result.run_id])
+    ticker = Ticker(instance, resources_for(notifier_for(webhook, smtp, recon_env)))
+    ticker.all([result.run_id])
+    rerun = run_day(instance, day, tags={ARRIVAL_TAG: arrived.isoformat()})  # same file, run again
+    ticker.all([rerun.run_id])
     sla = [p for p in webhook.posts if "SLA" in p["blocks"][0]["text"]["text"]]
-    assert len(sla) == 1
+    assert len(sla) == 1  # the breach of that arrival, once
     assert sla[0]["text"].startswith(f"[CRITICAL] SLA estourado em {day}")
     mail = next(m for m in smtp.messages if "SLA" in m["Subject"])
     assert_failure_fields(sla[0], mail, result.run_id, day, "publicadas 2", recon_env)
     assert "limite 20 min" in email_body(mail)
-    assert len(webhook.posts) == 2  # + the day's success message (with the failed SLA check listed)
+    assert len(webhook.posts) == 3  # + each run's success message (with the failed SLA check listed)
 
 
 def test_a_run_still_going_past_the_sla_is_alerted_before_it_ends(instance, webhook, smtp, tmp_path):

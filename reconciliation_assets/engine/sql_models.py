@@ -60,7 +60,8 @@ class ModelRunner:
     def register_parquet(self, relation: str, path: Path | str) -> None:
         """Expose a Parquet file (or glob) as ``relation`` without reading it."""
         self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM read_parquet({_quote_literal(str(path))})"
+            f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM read_parquet("
+            f"{_quote_literal(str(path))}, hive_partitioning = false)"
         )
 
     def register_arrow(self, relation: str, table: Any) -> None:
