@@ -28,6 +28,7 @@ if "pyspark" not in sys.modules:
     sys.modules["pyspark"] = None  # type: ignore[assignment]
 
 from checks.invariants import spec
+from reconciliation_assets import schemas
 from reconciliation_assets.assets.common import markdown_table
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
 from reconciliation_assets.observability import (
@@ -66,15 +67,7 @@ DIVERGENCIAS_COLUMNS = [
     "timestamp",
     "job_id",
 ]
-TIPOS_DIVERGENCIA = [
-    "TIPO_1",
-    "TIPO_2",
-    "TIPO_3_VALOR",
-    "TIPO_3_DATA",
-    "TIPO_3_FORNECEDOR",
-    "TIPO_3_ATIVO",
-    "TIPO_3_NOME",
-]
+TIPOS_DIVERGENCIA = list(schemas.TIPOS_DIVERGENCIA)
 SEVERIDADES = ["HIGH", "MEDIUM", "LOW"]
 # decimal(18,2) holds |x| <= 9999999999999999.99; the pandas view carries floats, so the bound is 1e16.
 DECIMAL_18_2_BOUND = 1e16
@@ -86,13 +79,7 @@ RESUMO_COUNTS = [
     "linhas_em_branco",
     "linhas_base_escopo",
     "conciliadas_sem_divergencia",
-    "tipo_1",
-    "tipo_2",
-    "tipo_3_valor",
-    "tipo_3_data",
-    "tipo_3_fornecedor",
-    "tipo_3_ativo",
-    "tipo_3_nome",
+    *schemas.CONTAGENS_POR_TIPO,
 ]
 
 VALIDACAO_QUALITY_CHECKS = [

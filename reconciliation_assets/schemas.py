@@ -4,6 +4,18 @@ from __future__ import annotations
 
 import dagster as dg
 
+# The divergence codes of SPEC 4, and the summary's count column for each (resumo_conciliacao.sql).
+TIPOS_DIVERGENCIA = (
+    "TIPO_1",
+    "TIPO_2",
+    "TIPO_3_VALOR",
+    "TIPO_3_DATA",
+    "TIPO_3_FORNECEDOR",
+    "TIPO_3_ATIVO",
+    "TIPO_3_NOME",
+)
+CONTAGENS_POR_TIPO = tuple(t.lower() for t in TIPOS_DIVERGENCIA)
+
 
 def _schema(*columns: tuple[str, str, str, bool]) -> dg.TableSchema:
     return dg.TableSchema(

@@ -18,15 +18,7 @@ from reconciliation_assets.partitions import daily_partitions
 from resources.settings import Deadlines, DuckDBEngine, ReconRules
 from resources.storage import ReconStorage
 
-TIPOS = (
-    "tipo_1",
-    "tipo_2",
-    "tipo_3_valor",
-    "tipo_3_data",
-    "tipo_3_fornecedor",
-    "tipo_3_ativo",
-    "tipo_3_nome",
-)
+TIPOS = schemas.CONTAGENS_POR_TIPO
 
 
 def arrival_time(context: dg.AssetExecutionContext, paths: DayPaths, engine) -> datetime:
