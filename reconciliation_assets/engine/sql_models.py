@@ -14,7 +14,9 @@ from typing import Any
 
 import duckdb
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql"
+import dbt_like_sql
+
+SQL_DIR = Path(dbt_like_sql.__file__).resolve().parent
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880"
 
