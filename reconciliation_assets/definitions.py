@@ -17,7 +17,12 @@ from schedules.safety_net import build_safety_net_schedule
 from sensors.alerts import ALERT_SENSORS
 from sensors.ingress import ingresso_fornecedor
 
-ASSETS = [arquivos_fornecedor, validacao, base_interna_snapshot, divergencias, resumo_conciliacao]
+# The checkpoint hooks ride on the assets themselves, so every run that materialises them writes
+# one: this job, the UI's partition launcher and asset backfills alike.
+ASSETS = [
+    asset.with_hooks({checkpoint_step_done, checkpoint_step_failed})
+    for asset in (arquivos_fornecedor, validacao, base_interna_snapshot, divergencias, resumo_conciliacao)
+]
 
 daily_reconciliation = dg.define_asset_job(
     "daily_reconciliation",
@@ -26,7 +31,6 @@ daily_reconciliation = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="Concilia uma data de ponta a ponta: arquivos → validação → base interna → divergências → resumo.",
     tags={"dagster/max_runtime": 1200},
-    hooks={checkpoint_step_done, checkpoint_step_failed},
 )
 
 

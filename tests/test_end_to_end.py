@@ -219,3 +219,22 @@ def test_reexecution_from_failure_resumes_without_redoing_finished_steps(env):
         started = sorted(e.step_key for e in second.all_events if e.event_type_value == "STEP_START")
         assert started == ["base_interna_snapshot", "divergencias", "resumo_conciliacao"]
     assert table(env, "resumo_conciliacao", "SELECT count(*) FROM {t}") == [(1,)]
+
+
+def test_asset_materialisation_outside_the_job_also_leaves_a_checkpoint(env):
+    """The UI's partition launcher and asset backfills run the assets, not daily_reconciliation."""
+    generate(Scenario(rows=500, data_referencia=date(2024, 3, 10)), env / "ingress", env / "base.duckdb")
+    from reconciliation_assets.definitions import ASSETS
+
+    raw_files = next(a for a in ASSETS if a.key == dg.AssetKey("arquivos_fornecedor"))
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [raw_files],
+            partition_key=DAY,
+            instance=instance,
+            resources={"storage": build_defs().resources["storage"]},
+        )
+    assert result.success
+    doc = checkpoint_of(env, result.run_id)
+    assert [s["etapa"] for s in doc["etapas_concluidas"]] == ["arquivos_fornecedor"]
+    assert doc["status"] == "em_andamento"
