@@ -46,7 +46,7 @@ ESQUEMA_VALIDADAS = "esquema_validadas"
 EXPECTATIVAS_DIVERGENCIAS = "expectativas_divergencias"
 
 # Bounded views: pandera reads at most this many validated rows, GE samples this many divergences.
-PANDERA_MAX_ROWS = 2_000_000
+PANDERA_MAX_ROWS = 250_000  # a contract gate on a bounded view; full-data invariants are SQL checks
 GE_SAMPLE_ROWS = 20_000
 EXAMPLES = 10
 
