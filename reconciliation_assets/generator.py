@@ -285,6 +285,7 @@ def generate(
     csv_path = day_dir / sc.file_name
     base_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(base_path))
+    con.execute("SET memory_limit = '512MB'")  # the base is written in chunks: keep memory flat
     con.execute(f'DROP TABLE IF EXISTS "{table}"')
     con.execute(
         f'CREATE TABLE "{table}" (fornecedor_id VARCHAR, ordem_id VARCHAR, nome VARCHAR, ativo_id VARCHAR, '
