@@ -59,7 +59,7 @@ def build_resources() -> dict[str, Any]:
         "deadlines": build_deadlines(),
         "notifier": build_notifier(),
         "duckdb_engine": DuckDBEngine(
-            memory_limit=env_or("RECON_DUCKDB_MEMORY_LIMIT", "2GB"),
+            memory_limit=env_or("RECON_DUCKDB_MEMORY_LIMIT", DuckDBEngine.model_fields["memory_limit"].default),
             threads=env_int_or("RECON_DUCKDB_THREADS", DuckDBEngine.model_fields["threads"].default),
             temp_dir=env_or("RECON_DUCKDB_TEMP_DIR", "recon_data/tmp"),
         ),

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import dagster as dg
 from pydantic import field_validator
 
-from reconciliation_assets.engine.sql_models import EngineSettings
+from reconciliation_assets.engine.sql_models import DEFAULT_MEMORY_LIMIT, EngineSettings
 
 
 def env_or(name: str, default: str) -> str | dg.EnvVar:
@@ -75,7 +75,7 @@ class ReconRules(dg.ConfigurableResource):
 class DuckDBEngine(dg.ConfigurableResource):
     """How much of the machine DuckDB may use. Past ``memory_limit`` joins spill to ``temp_dir``."""
 
-    memory_limit: str = "2GB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int = max(1, os.cpu_count() or 1)
     temp_dir: str = "recon_data/tmp"
 

@@ -30,11 +30,15 @@ def load_model(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
+# Sized so that a 10M-row day peaks under 1 GiB for the whole process: DuckDB spills beyond it.
+DEFAULT_MEMORY_LIMIT = "512MB"
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """How much of the machine DuckDB may use; beyond ``memory_limit`` it spills to ``temp_dir``."""
 
-    memory_limit: str = "2GB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int = 2
     temp_dir: str = ".recon_tmp"
 
