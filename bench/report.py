@@ -158,6 +158,16 @@ def _fmt_rows(n: int) -> str:
     return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n / 1e3:g}k"
 
 
+def _commands(results: dict[str, Any]) -> list[str]:
+    seen: list[str] = []
+    for size in results["sizes"].values():
+        for e in size["tools"].values():
+            c = e.get("command") or results.get("command")
+            if c and c not in seen:
+                seen.append(c)
+    return seen
+
+
 def _load_range(size: dict[str, Any]) -> str:
     loads = [
         r["load_avg_1min_before"]
@@ -186,8 +196,11 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"Machine: {m['cpu_count']} CPUs ({m['cpu_model']}), {m['ram_gib']} GiB RAM, kernel {m['kernel']}.",
         "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
-        f"Preset `{results['preset']}`, reference date {results['date']}, {results['repeat']} repetitions; "
-        f"command: `{results['command']}`.",
+        f"Preset `{results['preset']}`, reference date {results['date']}.",
+        "",
+        "Produced by (a later command run with `--merge` replaces only the tools it measured):",
+        "",
+        *[f"- `{c}`" for c in _commands(results)],
         "",
         "Times are seconds, median (min–max) over the repetitions. *wall*: the whole process, "
         "interpreter and imports included. *work*: inside the tool, start-up excluded (the chain: "
@@ -219,11 +232,7 @@ def markdown(results: dict[str, Any]) -> str:
             if k not in stage_names:
                 stage_names.append(k)
     if stage_names:
-        out.append(
-            "| rows | "
-            + " | ".join(stage_names)
-            + " | sum of stages | job (work) | Dagster overhead in job |"
-        )
+        out.append("| rows | " + " | ".join(stage_names) + " | sum of stages | job (work) | job − stages |")
         out.append("|---|" + "---|" * (len(stage_names) + 3))
         for size_key in sorted(results["sizes"], key=int):
             chain = results["sizes"][size_key]["tools"].get("chain")

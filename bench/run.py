@@ -241,9 +241,11 @@ def main(argv: list[str] | None = None) -> int:
         size_entry["expected"]["coverage"] = [str(d) for d in exp.coverage]
         entries: dict[str, dict[str, Any]] = {}
         for tool in args.tools:
-            entries[tool] = {"runs": [], "measured_at": _now()}
+            entries[tool] = {"runs": [], "measured_at": _now(), "command": results["command"]}
             if tool == "chain":
-                entries[tool].update(results.get("chain_code", {}))
+                entries[tool].update(
+                    {k: v for k, v in results.get("chain_code", {}).items() if k != "measured_at"}
+                )
                 entries[tool]["chain_stages_runs"] = []
             if tool in given_up:
                 entries[tool]["runs"].append({"status": f"skipped ({given_up[tool]})"})
