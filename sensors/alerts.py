@@ -379,12 +379,9 @@ def alerta_checagens(context: dg.SensorEvaluationContext, notifier: Notifier) ->
                 continue  # nothing was published: not a separate incident
             if run.tags.get(BACKFILL_TAG) and evaluation.check_name in BACKFILL_QUIET_CHECKS:
                 continue
-            alert = check_alert(context.instance, evaluation, run.run_id)
-            if state.seen(alert.chave):
-                continue
-            notifier.send(alert, log=context.log)
-            state.mark(alert.chave)
-            sent += 1
+            sent += state.send_once(
+                notifier, check_alert(context.instance, evaluation, run.run_id), context.log
+            )
     context.update_cursor(state.dump())
     return None if sent else dg.SkipReason(f"{len(records)} execuções lidas; nenhuma checagem nova com falha")
 
@@ -465,11 +462,7 @@ def alerta_sla(
 
     def deliver(alert: Alert) -> None:
         nonlocal sent
-        if state.seen(alert.chave):
-            return
-        notifier.send(alert, log=context.log)
-        state.mark(alert.chave)
-        sent += 1
+        sent += state.send_once(notifier, alert, context.log)
 
     # 1. Finished: the SLA check measured the real publication time.
     for record in finished_runs_after(context.instance, state.after):
@@ -530,12 +523,9 @@ def alerta_frescor(
         recovered = new == "PASS" and previous in ("FAIL", "WARN")
         if new not in ("FAIL", "WARN") and not recovered:
             continue  # UNKNOWN / NOT_APPLICABLE noise of the first evaluation
-        alert = freshness_alert(context.instance, change, deadlines, recovered)
-        if state.seen(alert.chave):
-            continue
-        notifier.send(alert, log=context.log)
-        state.mark(alert.chave)
-        sent += 1
+        sent += state.send_once(
+            notifier, freshness_alert(context.instance, change, deadlines, recovered), context.log
+        )
     context.update_cursor(state.dump())
     return None if sent else dg.SkipReason("nenhuma mudança de frescor relevante")
 

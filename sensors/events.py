@@ -105,3 +105,11 @@ class AlertCursor:
     def mark(self, key: str) -> None:
         if key not in self.sent:
             self.sent.append(key)
+
+    def send_once(self, notifier: Any, alert: Any, log: Any) -> bool:
+        """Send ``alert`` unless its key was already sent; remember it. True when it went out."""
+        if self.seen(alert.chave):
+            return False
+        notifier.send(alert, log=log)
+        self.mark(alert.chave)
+        return True
