@@ -23,7 +23,7 @@ linhas_de_dados as (
     from linhas as l
     inner join arquivos as a on l.arquivo_idx = a.arquivo_idx
     where l.linha > 1
-      and trim(l.conteudo, E' \t') <> ''
+      and not regexp_full_match(l.conteudo, E'[ \t]*')  -- blank lines are counted apart
 ),
 
 -- A field is either quoted ("" escapes a quote, spaces allowed around it) or has no quote at all.
