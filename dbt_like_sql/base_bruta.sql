@@ -3,21 +3,36 @@
 -- file, whatever its date, so that TIPO_1 means "absent from the whole base".
 -- Inputs: transacoes_internas (the internal table), ordens_do_arquivo (ordem_id of validated rows,
 -- unique: repeated ones are quarantined). Parameters: $cobertura_inicio, $cobertura_fim.
--- A left join (not `in (subquery)`) so that DuckDB can spill it when both sides are large.
+-- Two disjoint parts: rows inside the coverage (a filter, streamed) and rows outside it that the
+-- file names (an inner join, so DuckDB builds its hash table on the smaller side and can spill).
 with
 
-internas as (select * from transacoes_internas),
+internas as (
+    select
+        cast(fornecedor_id as varchar) as fornecedor_id,
+        cast(ordem_id as varchar) as ordem_id,
+        cast(nome as varchar) as nome,
+        cast(ativo_id as varchar) as ativo_id,
+        cast(data as date) as data,
+        cast(valor as varchar) as valor,
+        coalesce(cast(data as date) between cast($cobertura_inicio as date) and cast($cobertura_fim as date), false)
+            as na_cobertura
+    from transacoes_internas
+),
 
-ordens as (select ordem_id, true as no_arquivo from ordens_do_arquivo)
+ordens as (select ordem_id from ordens_do_arquivo),
 
-select
-    cast(internas.fornecedor_id as varchar) as fornecedor_id,
-    cast(internas.ordem_id as varchar) as ordem_id,
-    cast(internas.nome as varchar) as nome,
-    cast(internas.ativo_id as varchar) as ativo_id,
-    cast(internas.data as date) as data,
-    cast(internas.valor as varchar) as valor
-from internas
-left join ordens on texto_normalizado(cast(internas.ordem_id as varchar)) = ordens.ordem_id
-where cast(internas.data as date) between cast($cobertura_inicio as date) and cast($cobertura_fim as date)
-   or ordens.no_arquivo
+na_cobertura as (
+    select * exclude (na_cobertura) from internas where na_cobertura
+),
+
+fora_da_cobertura_no_arquivo as (
+    select internas.* exclude (na_cobertura)
+    from internas
+    inner join ordens on texto_normalizado(internas.ordem_id) = ordens.ordem_id
+    where not internas.na_cobertura
+)
+
+select * from na_cobertura
+union all
+select * from fora_da_cobertura_no_arquivo
