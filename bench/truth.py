@@ -30,16 +30,9 @@ import duckdb
 import numpy as np
 
 from reconciliation_assets.generator import FIELDS_TIPO_3, PRESETS, REASONS, Scenario, _Plan
+from reconciliation_assets.schemas import TIPOS_DIVERGENCIA
 
-TIPOS = (
-    "TIPO_1",
-    "TIPO_2",
-    "TIPO_3_VALOR",
-    "TIPO_3_DATA",
-    "TIPO_3_FORNECEDOR",
-    "TIPO_3_ATIVO",
-    "TIPO_3_NOME",
-)
+TIPOS = TIPOS_DIVERGENCIA
 
 
 def scenario(rows: int, day: date, preset: str | None, seed: int = 42) -> Scenario:

@@ -50,23 +50,7 @@ PANDERA_MAX_ROWS = 250_000  # a contract gate on a bounded view; full-data invar
 GE_SAMPLE_ROWS = 20_000
 EXAMPLES = 10
 
-DIVERGENCIAS_COLUMNS = [
-    "fornecedor_id",
-    "ordem_id",
-    "nome",
-    "ativo_id",
-    "data",
-    "data_base",
-    "valor_csv",
-    "valor_base",
-    "valor_diferenca",
-    "tipo_divergencia",
-    "detalhes",
-    "severidade",
-    "hash_linha",
-    "timestamp",
-    "job_id",
-]
+DIVERGENCIAS_COLUMNS = [column.name for column in schemas.DIVERGENCIAS.columns]  # the published contract
 TIPOS_DIVERGENCIA = list(schemas.TIPOS_DIVERGENCIA)
 SEVERIDADES = ["HIGH", "MEDIUM", "LOW"]
 # decimal(18,2) holds |x| <= 9999999999999999.99; the pandas view carries floats, so the bound is 1e16.

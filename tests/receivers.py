@@ -180,7 +180,7 @@ def down_port() -> int:
 
 
 # ---- the day harness shared by the check, alert and schedule tests -----------------------------------
-HEADER = "fornecedor_id;ordem_id;nome;ativo_id;data;valor"
+from tests.chain import HEADER  # noqa: E402,F401 (the harness re-exports it)
 
 
 @pytest.fixture

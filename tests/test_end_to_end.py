@@ -20,20 +20,9 @@ DAY = "2024-03-10"
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    """Point every location at a temporary folder, the way an operator would, through the environment."""
-    values = {
-        "RECON_INGRESS_URI": str(tmp_path / "ingress"),
-        "RECON_OUTPUT_URI": str(tmp_path / "output"),
-        "RECON_CHECKPOINT_URI": str(tmp_path / "checkpoints"),
-        "RECON_WORK_DIR": str(tmp_path / "work"),
-        "RECON_DUCKDB_TEMP_DIR": str(tmp_path / "tmp"),
-        "RECON_INTERNAL_DB_URL": f"duckdb:///{tmp_path / 'base.duckdb'}",
-        "RECON_DUCKDB_MEMORY_LIMIT": "1GB",
-    }
-    for k, v in values.items():
-        monkeypatch.setenv(k, v)
-    return tmp_path
+def env(recon_env):
+    """Every location in a temporary folder, set through the environment (tests/receivers.py)."""
+    return recon_env
 
 
 def run(day: str = DAY):
