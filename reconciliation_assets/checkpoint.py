@@ -1,65 +1,163 @@
-"""The run's checkpoint: after every step, ``<checkpoints>/<job_id>/checkpoint.json`` says what is done.
+"""The run's checkpoint: ``<checkpoints>/<job_id>/checkpoint.json``, in the design document's structure.
+
+Written after every step by hooks on the assets (so the job, the UI's Materialize and asset
+backfills all write one)::
+
+    {"job_id", "start_time", "end_time", "status": RUNNING | SUCCESS | FAILED | TIMEOUT | GATED,
+     "data_referencia",
+     "progress": {"total_lines", "processed_lines", "pending_lines",
+                  "last_completed_unit", "completed_units": [{"unit", "finished_at"}]},
+     "checkpoint_location", "intermediate_data": {"work_dir", "files"},
+     "error_details": {"error_type", "message", "stage"} | null,
+     "resume", "root_run_id", "parent_run_id"}
 
 Intermediates live in the date's work folder (keyed by date, not run), so Dagster's "re-execute
-from failure" resumes at the failed step and reuses what finished steps wrote. The checkpoint is
-the operator-facing record of that: which steps finished, which failed and why, and where to look.
-Written by job hooks, so the assets themselves stay about data.
+from failure" resumes at the failed step and reuses what the finished steps wrote.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pyarrow.parquet as pq
 
+from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.run_guard import DeadlineExceeded
 from resources.storage import join_uri
 
 CHECKPOINT_FILE = "checkpoint.json"
 STEPS = ("arquivos_fornecedor", "validacao", "base_interna_snapshot", "divergencias", "resumo_conciliacao")
+# The line-consuming unit: once it is done, every line of the file has been processed.
+LINES_UNIT = "validacao"
+GATE_CHECK = "plausibilidade"
+RESUME = (
+    "Re-execute a execução a partir da falha (Re-execute → From failure) na UI, ou "
+    '`dagster job execute … --tags \'{"dagster/partition": "D"}\'` para refazer a data inteira; '
+    "as etapas concluídas não são refeitas na re-execução a partir da falha."
+)
 
 
 def checkpoint_location(checkpoint_uri: str, run_id: str) -> str:
     return join_uri(checkpoint_uri, run_id, CHECKPOINT_FILE)
 
 
+def _single_value(path: Path, column: str) -> int | None:
+    """Sum of ``column`` in a small work file (the day's one-row statistics, the file list), if present."""
+    try:
+        table = pq.read_table(path, columns=[column])
+    except (FileNotFoundError, OSError, KeyError, ValueError):
+        return None
+    return int(sum(v for v in table.column(column).to_pylist() if v is not None))
+
+
+def line_progress(paths: DayPaths, completed: list[str]) -> dict[str, Any]:
+    """Total, processed and pending lines of the day, from what the steps wrote so far."""
+    total = _single_value(paths.estatisticas, "linhas_csv")
+    if total is None:  # before validation: every physical line but the headers (blank ones included)
+        physical = _single_value(paths.arquivos, "linhas_fisicas")
+        total = None if physical is None else physical - pq.read_metadata(paths.arquivos).num_rows
+    processed = (total or 0) if LINES_UNIT in completed else 0
+    return {
+        "total_lines": total,
+        "processed_lines": processed,
+        "pending_lines": None if total is None else total - processed,
+    }
+
+
+def failure_status(error: BaseException | None) -> str:
+    if isinstance(error, DeadlineExceeded):
+        return "TIMEOUT"
+    if error is not None and GATE_CHECK in str(error):
+        return "GATED"
+    return "FAILED"
+
+
+def error_details(error: BaseException | None, stage: str) -> dict[str, Any]:
+    cause = error
+    if isinstance(error, dg.Failure) and error.__cause__ is not None:
+        cause = error.__cause__  # the real fault behind our own Failure wrapper
+    text = str(error) if error is not None else ""
+    return {
+        "error_type": type(cause).__name__ if cause is not None else None,
+        "message": (text.splitlines()[0] if text else "")[:500],
+        "stage": stage,
+    }
+
+
+def build_checkpoint(
+    previous: dict[str, Any] | None,
+    *,
+    run_id: str,
+    job_name: str,
+    tags: dict[str, str],
+    step: str,
+    failed: bool,
+    error: BaseException | None,
+    location: str,
+    work_dir: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The checkpoint after ``step`` finished (``failed=False``) or failed; pure, for tests."""
+    day = tags.get("dagster/partition")
+    paths = DayPaths.for_date(work_dir, str(day))
+    doc: dict[str, Any] = previous or {
+        "job_id": run_id,
+        "job": job_name,
+        "data_referencia": day,
+        "start_time": now.isoformat(),
+        "end_time": None,
+        "status": "RUNNING",
+        "progress": {"completed_units": [], "last_completed_unit": None},
+        "checkpoint_location": location,
+        "intermediate_data": {"work_dir": str(paths.root), "files": []},
+        "error_details": None,
+        "resume": RESUME,
+        "root_run_id": tags.get("dagster/root_run_id", run_id),
+        "parent_run_id": tags.get("dagster/parent_run_id"),
+        "units": list(STEPS),
+    }
+    units = [u for u in doc["progress"]["completed_units"] if u["unit"] != step]
+    if failed:
+        doc["status"] = failure_status(error)
+        doc["error_details"] = error_details(error, step)
+        doc["end_time"] = now.isoformat()
+    else:
+        units.append({"unit": step, "finished_at": now.isoformat()})
+        done = {u["unit"] for u in units}
+        doc["status"] = "SUCCESS" if done >= set(STEPS) else "RUNNING"
+        doc["error_details"] = None
+        doc["end_time"] = now.isoformat() if doc["status"] == "SUCCESS" else None
+    completed = [u["unit"] for u in units]
+    doc["progress"] = {
+        **line_progress(paths, completed),
+        "last_completed_unit": completed[-1] if completed else None,
+        "completed_units": units,
+    }
+    doc["intermediate_data"]["files"] = sorted(p.name for p in paths.root.glob("*.parquet"))
+    doc["updated_at"] = now.isoformat()
+    return doc
+
+
 def _update(context: dg.HookContext, *, failed: bool) -> None:
     storage = context.resources.storage
     run = context.instance.get_run_by_id(context.run_id)
-    tags = run.tags if run else {}
-    uri = checkpoint_location(storage.checkpoint_uri, context.run_id)
-    doc: dict[str, Any] = storage.read_json(uri) or {
-        "job_id": context.run_id,
-        "job": context.job_name,
-        "data_referencia": tags.get("dagster/partition"),
-        "execucao_raiz": tags.get("dagster/root_run_id", context.run_id),
-        "execucao_pai": tags.get("dagster/parent_run_id"),
-        "etapas": list(STEPS),
-        "etapas_concluidas": [],
-        "pasta_de_trabalho": join_uri(storage.work_dir, f"data_referencia={tags.get('dagster/partition')}"),
-    }
-    now = datetime.now(tz=UTC).isoformat()
-    if failed:
-        error = context.op_exception
-        doc["status"] = "falhou"
-        doc["etapa_em_falha"] = context.step_key
-        doc["erro"] = (
-            f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:500]
-            if error
-            else None
-        )
-        doc["retomar"] = (
-            "Re-execute a execução a partir da falha (From failure) na UI; as etapas concluídas não são refeitas."
-        )
-    else:
-        done = [s for s in doc["etapas_concluidas"] if s["etapa"] != context.step_key]
-        done.append({"etapa": context.step_key, "concluida_em": now})
-        doc["etapas_concluidas"] = done
-        doc["status"] = "concluido" if {s["etapa"] for s in done} >= set(STEPS) else "em_andamento"
-        doc.pop("etapa_em_falha", None)
-        doc.pop("erro", None)
-    doc["atualizado_em"] = now
-    storage.write_json(uri, doc)
+    location = checkpoint_location(storage.checkpoint_uri, context.run_id)
+    doc = build_checkpoint(
+        storage.read_json(location),
+        run_id=context.run_id,
+        job_name=context.job_name,
+        tags=dict(run.tags) if run else {},
+        step=context.step_key,
+        failed=failed,
+        error=context.op_exception if failed else None,
+        location=location,
+        work_dir=storage.work_dir,
+        now=datetime.now(tz=UTC),
+    )
+    storage.write_json(location, doc)
 
 
 @dg.success_hook(required_resource_keys={"storage"})

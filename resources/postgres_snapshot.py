@@ -31,6 +31,7 @@ from urllib.parse import unquote, urlparse
 import psycopg2
 import psycopg2.extensions
 
+from reconciliation_assets.engine.cancellation import on_deadline
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
 from resources.internal_base import InternalBaseError
 
@@ -161,6 +162,8 @@ def snapshot_postgres(
         ordens = _file_ordem_ids(runner, ordens_parquet)
         try:
             conn = _connect(db_url, statement_timeout_s)
+            # At the run's deadline the watchdog cancels the running COPY (psycopg2's cancel is thread-safe).
+            unregister_cancel = on_deadline(conn.cancel)
             try:
                 with conn.cursor() as cur:
                     cur.execute("select to_regclass(%s) is not null", (table_quoted,))
@@ -192,6 +195,7 @@ def snapshot_postgres(
                     f"falha ao ler {table_quoted} da base interna: {redact(str(exc).strip(), db_url)}"
                 ) from None
             finally:
+                unregister_cancel()
                 conn.close()
             # Postgres CSV: NULL is an unquoted empty field, the empty string is "" (kept apart here).
             runner.con.execute(

@@ -37,6 +37,13 @@ class ReconRules(dg.ConfigurableResource):
     # Quality thresholds of the design document (issue 6): above them a check fails and alerts.
     quarantine_rate_max: float = 0.05  # "ErrorRate > 5% -> CRITICAL"
     divergence_rate_max: float = 0.10  # "Divergences > 10% -> MEDIUM"
+    # Plausibility gates (blocking): a day outside these is held, not published (checks/plausibility.py).
+    # A normal day matches ~95 % of its rows and the design's load test diverges 20 %.
+    min_taxa_casamento: float = 0.50  # share of the file's valid rows found in the internal base
+    max_taxa_divergencia: float = 0.50  # share of ordem_ids in scope that diverge
+    # Retries of transient faults (reconciliation_assets/run_guard.py): 30 s, 1 min, 2 min, ...
+    retry_base_seconds: float = 30.0
+    max_retries: int = 3
 
     @field_validator("severity_high", "severity_medium")
     @classmethod
@@ -56,11 +63,25 @@ class ReconRules(dg.ConfigurableResource):
             raise ValueError("RECON_MAX_AGE_DAYS deve ser >= 0")
         return value
 
-    @field_validator("quarantine_rate_max", "divergence_rate_max")
+    @field_validator("quarantine_rate_max", "divergence_rate_max", "min_taxa_casamento", "max_taxa_divergencia")
     @classmethod
     def _rate(cls, value: float) -> float:
         if not 0 <= value <= 1:
             raise ValueError(f"taxa máxima fora de [0, 1]: {value!r} (use, por exemplo, 0.05 para 5%)")
+        return value
+
+    @field_validator("retry_base_seconds")
+    @classmethod
+    def _base(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("RECON_RETRY_BASE_SECONDS deve ser >= 0")
+        return value
+
+    @field_validator("max_retries")
+    @classmethod
+    def _retries(cls, value: int) -> int:
+        if not 0 <= value <= 10:
+            raise ValueError("RECON_MAX_RETRIES deve estar entre 0 e 10")
         return value
 
     @property

@@ -22,7 +22,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import PrivateAttr, field_validator
 
 PART_FILE = "part-0.parquet"
-MANIFEST_FILE = "_manifest.json"
+MANIFESTS_DIR = "_manifestos"
 SCHEMA_VERSION = 1
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -261,48 +261,82 @@ class ReconStorage(dg.ConfigurableResource):
     def table_uri(self, table: str, data_referencia: str) -> str:
         return join_uri(self.partition_uri(table, data_referencia), PART_FILE)
 
-    def publish(
-        self, local_file: Path, table: str, data_referencia: str, run_id: str, rows: int
-    ) -> dict[str, Any]:
-        """Replace one date's partition of ``table`` with ``local_file`` atomically; returns the manifest."""
-        manifest = {
-            "tabela": table,
-            "data_referencia": data_referencia,
-            "linhas": rows,
-            "sha256": sha256_file(local_file),
-            "bytes": local_file.stat().st_size,
-            "job_id": run_id,
-            "schema_version": SCHEMA_VERSION,
-            "publicado_em": datetime.now(tz=UTC).isoformat(),
-        }
-        staging = join_uri(self.output_uri, "_staging", run_id, table, PART_FILE)
-        final = self.table_uri(table, data_referencia)
-        manifest_uri = join_uri(self.partition_uri(table, data_referencia), MANIFEST_FILE)
-        if is_s3(self.output_uri):
+    def manifest_uri(self, data_referencia: str, name: str) -> str:
+        """``<output>/_manifestos/data_referencia=D/<name>.json``: outside every table folder."""
+        return join_uri(self.output_uri, MANIFESTS_DIR, f"data_referencia={data_referencia}", f"{name}.json")
+
+    def staging_uri(self, run_id: str, table: str) -> str:
+        return join_uri(self.output_uri, "_staging", run_id, table, PART_FILE)
+
+    def stage(self, local_file: Path, run_id: str, table: str) -> dict[str, Any]:
+        """Copy ``local_file`` to this run's staging area and verify it; returns what was staged."""
+        sha, size = sha256_file(local_file), local_file.stat().st_size
+        staging = self.staging_uri(run_id, table)
+        if is_s3(staging):
+            bucket, key = split_s3(staging)
             client = self._client()
-            s_bucket, s_key = split_s3(staging)
-            f_bucket, f_key = split_s3(final)
-            client.upload_file(str(local_file), s_bucket, s_key, ExtraArgs=self._sse_args() or None)
-            head = client.head_object(Bucket=s_bucket, Key=s_key)
-            if int(head["ContentLength"]) != manifest["bytes"]:
-                raise OSError(
-                    f"upload incompleto de {staging}: {head['ContentLength']} != {manifest['bytes']} bytes"
-                )
-            client.copy_object(
-                Bucket=f_bucket, Key=f_key, CopySource={"Bucket": s_bucket, "Key": s_key}, **self._sse_args()
-            )
-            client.delete_object(Bucket=s_bucket, Key=s_key)
+            client.upload_file(str(local_file), bucket, key, ExtraArgs=self._sse_args() or None)
+            head = client.head_object(Bucket=bucket, Key=key)
+            if int(head["ContentLength"]) != size:
+                raise OSError(f"upload incompleto de {staging}: {head['ContentLength']} != {size} bytes")
         else:
             staging_path = Path(staging)
             staging_path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(local_file, staging_path)
-            if sha256_file(staging_path) != manifest["sha256"]:
+            if sha256_file(staging_path) != sha:
                 raise OSError(f"cópia corrompida em {staging_path}")
-            Path(final).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging_path, final)
-            shutil.rmtree(Path(self.output_uri, "_staging", run_id), ignore_errors=True)
-        self.write_json(manifest_uri, manifest)
-        return manifest
+        return {"staging": staging, "sha256": sha, "bytes": size}
+
+    def promote(self, staging: str, final: str, sha256: str) -> None:
+        """Make ``final`` hold the staged bytes in one atomic step; idempotent once done.
+
+        Locally one ``os.replace`` (the staged file becomes the partition's file); on S3 one
+        CopyObject (the staging key is removed later, by ``discard_staging``). A second call after a
+        crash finds the staging gone (local) and checks that ``final`` already holds ``sha256``.
+        """
+        if is_s3(final):
+            s_bucket, s_key = split_s3(staging)
+            f_bucket, f_key = split_s3(final)
+            self._client().copy_object(
+                Bucket=f_bucket, Key=f_key, CopySource={"Bucket": s_bucket, "Key": s_key}, **self._sse_args()
+            )
+            return
+        staging_path, final_path = Path(staging), Path(final)
+        if staging_path.exists():
+            final_path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging_path, final_path)
+        elif not final_path.exists() or sha256_file(final_path) != sha256:
+            raise OSError(f"publicação interrompida sem o arquivo preparado: {staging} (destino {final})")
+
+    def staged_exists(self, staging: str) -> bool:
+        if is_s3(staging):
+            bucket, key = split_s3(staging)
+            client = self._client()
+            try:
+                client.head_object(Bucket=bucket, Key=key)
+            except client.exceptions.ClientError:
+                return False
+            return True
+        return Path(staging).exists()
+
+    def discard_staging(self, run_id: str) -> None:
+        """Remove this run's staging area (after its publication committed, or when it gave up)."""
+        root = join_uri(self.output_uri, "_staging", run_id)
+        if is_s3(root):
+            bucket, prefix = split_s3(root)
+            client = self._client()
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
+                for obj in page.get("Contents", []):
+                    client.delete_object(Bucket=bucket, Key=obj["Key"])
+            return
+        shutil.rmtree(Path(root), ignore_errors=True)
+
+    def delete(self, uri: str) -> None:
+        if is_s3(uri):
+            bucket, key = split_s3(uri)
+            self._client().delete_object(Bucket=bucket, Key=key)
+            return
+        Path(uri).unlink(missing_ok=True)
 
     # ---- small JSON documents (manifests, checkpoints) ---------------------------------------
     def write_json(self, uri: str, document: dict[str, Any]) -> None:

@@ -2,6 +2,9 @@ import warnings
 
 import pytest
 
+# The shared fixtures: real servers (Postgres, S3) and receivers (webhook, SMTP), and the env fixture.
+pytest_plugins = ["tests.servers", "tests.receivers"]
+
 warnings.filterwarnings("ignore", message=".*is currently in (beta|preview).*")
 
 

@@ -95,9 +95,21 @@ def test_rerunning_a_date_replaces_it_with_the_same_rows(env):
     assert rows1 == rows2 and len(rows1) > 0
     assert table(env, "divergencias", "SELECT DISTINCT job_id FROM {t}") == [(second.run_id,)]
     partition = env / "output" / "divergencias" / f"data_referencia={DAY}"
-    assert sorted(p.name for p in partition.iterdir()) == ["_manifest.json", "part-0.parquet"]
-    manifest = json.loads((partition / "_manifest.json").read_text())
+    assert sorted(p.name for p in partition.iterdir()) == ["part-0.parquet"]  # only Parquet: any engine reads it
+    manifests = env / "output" / "_manifestos" / f"data_referencia={DAY}"
+    assert sorted(p.name for p in manifests.iterdir()) == [
+        "divergencias.json",
+        "publicacao.json",
+        "quarentena.json",
+        "resumo_conciliacao.json",
+    ]
+    manifest = json.loads((manifests / "divergencias.json").read_text())
     assert (manifest["linhas"], manifest["job_id"]) == (len(rows2), second.run_id)
+    record = json.loads((manifests / "publicacao.json").read_text())
+    assert record["job_id"] == second.run_id and record["estado"] == "publicada"
+    assert [t["tabela"] for t in record["tabelas"]] == ["quarentena", "divergencias", "resumo_conciliacao"]
+    for t in ("quarentena", "resumo_conciliacao"):
+        assert json.loads((manifests / f"{t}.json").read_text())["job_id"] == second.run_id
     assert not (env / "output" / "_staging").exists() or not any((env / "output" / "_staging").iterdir())
 
 
@@ -176,9 +188,18 @@ def test_checkpoint_records_every_finished_step(env):
     generate(Scenario(rows=1_000, data_referencia=date(2024, 3, 10)), env / "ingress", env / "base.duckdb")
     result = run()
     doc = checkpoint_of(env, result.run_id)
-    assert doc["status"] == "concluido"
-    assert [s["etapa"] for s in doc["etapas_concluidas"]] == doc["etapas"]
-    assert doc["data_referencia"] == DAY
+    assert doc["status"] == "SUCCESS" and doc["job_id"] == result.run_id and doc["end_time"]
+    assert [u["unit"] for u in doc["progress"]["completed_units"]] == doc["units"]
+    assert doc["progress"]["last_completed_unit"] == "resumo_conciliacao"
+    truth_lines = table(env, "resumo_conciliacao", "SELECT linhas_csv FROM {t}")[0][0]
+    assert (doc["progress"]["total_lines"], doc["progress"]["processed_lines"], doc["progress"]["pending_lines"]) == (
+        truth_lines,
+        truth_lines,
+        0,
+    )
+    assert doc["data_referencia"] == DAY and doc["error_details"] is None
+    assert doc["checkpoint_location"] == str(env / "checkpoints" / result.run_id / "checkpoint.json")
+    assert "validadas.parquet" in doc["intermediate_data"]["files"]
 
 
 def daily_job():
@@ -193,9 +214,12 @@ def test_reexecution_from_failure_resumes_without_redoing_finished_steps(env):
         first = dg.execute_job(dg.reconstructable(daily_job), instance, tags={"dagster/partition": DAY})
         assert not first.success
         doc = checkpoint_of(env, first.run_id)
-        assert (doc["status"], doc["etapa_em_falha"]) == ("falhou", "base_interna_snapshot")
-        assert [s["etapa"] for s in doc["etapas_concluidas"]] == ["arquivos_fornecedor", "validacao"]
-        assert "base interna não encontrada" in doc["erro"]
+        assert (doc["status"], doc["error_details"]["stage"]) == ("FAILED", "base_interna_snapshot")
+        assert doc["error_details"]["error_type"] == "InternalBaseError"
+        assert [u["unit"] for u in doc["progress"]["completed_units"]] == ["arquivos_fornecedor", "validacao"]
+        assert "base interna não encontrada" in doc["error_details"]["message"]
+        # A configuration error is not retried: one attempt only.
+        assert [e.event_type_value for e in first.all_events].count("STEP_UP_FOR_RETRY") == 0
 
         (env / "base.moved").rename(env / "base.duckdb")
         second = dg.execute_job(
@@ -221,9 +245,9 @@ def test_asset_materialisation_outside_the_job_also_leaves_a_checkpoint(env):
             [raw_files],
             partition_key=DAY,
             instance=instance,
-            resources={"storage": build_defs().resources["storage"]},
+            resources={k: build_defs().resources[k] for k in ("storage", "rules")},
         )
     assert result.success
     doc = checkpoint_of(env, result.run_id)
-    assert [s["etapa"] for s in doc["etapas_concluidas"]] == ["arquivos_fornecedor"]
-    assert doc["status"] == "em_andamento"
+    assert [u["unit"] for u in doc["progress"]["completed_units"]] == ["arquivos_fornecedor"]
+    assert doc["status"] == "RUNNING"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -12,14 +11,6 @@ GROUP = "conciliacao"
 OWNERS = ["team:conciliacao"]
 TAGS = {"domain": "financeiro"}
 ARRIVAL_TAG = "recon/arquivo_chegou_em"
-
-
-def run_started_at(context: dg.AssetExecutionContext) -> datetime:
-    """When the run started (the instance's record), falling back to now for in-process tests."""
-    record = context.instance.get_run_record_by_id(context.run_id)
-    if record is not None and record.start_time:
-        return datetime.fromtimestamp(record.start_time, tz=UTC)
-    return datetime.now(tz=UTC)
 
 
 class StageTimer:

@@ -2,19 +2,29 @@
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 
 from checks.deadlines import DEADLINE_CHECKS, deadline_check, earlier_publications, sla_check
 from checks.invariants import DIVERGENCIAS_CHECKS, divergence_invariants
+from checks.plausibility import (
+    PLAUSIBILITY_CHECKS,
+    compare_inputs,
+    operator_release,
+    plausibility_check,
+    released_by_operator,
+)
 from checks.quality import DIVERGENCIAS_QUALITY_CHECKS, divergence_rate, divergences_expectations_check
 from reconciliation_assets import schemas
-from reconciliation_assets.assets.common import ARRIVAL_TAG, GROUP, OWNERS, TAGS, StageTimer, run_started_at
+from reconciliation_assets.assets.common import ARRIVAL_TAG, GROUP, OWNERS, TAGS, StageTimer
 from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.divergence import compute_divergences
 from reconciliation_assets.engine.sql_models import ModelRunner
 from reconciliation_assets.observability import log_stage, threshold_metadata
 from reconciliation_assets.partitions import daily_partitions
+from reconciliation_assets.publication import TableFile, publish_day, published_record
+from reconciliation_assets.run_guard import StepGuard, asset_step, run_started
 from resources.settings import Deadlines, DuckDBEngine, ReconRules
 from resources.storage import ReconStorage
 
@@ -44,7 +54,7 @@ def arrival_time(context: dg.AssetExecutionContext, paths: DayPaths, engine) -> 
         "TIPO_3_<CAMPO> um campo diferente. Publicada em Parquet só se o saldo fechar."
     ),
     metadata={"dagster/column_schema": schemas.DIVERGENCIAS},
-    check_specs=[*DIVERGENCIAS_CHECKS, *DIVERGENCIAS_QUALITY_CHECKS, *DEADLINE_CHECKS],
+    check_specs=[*DIVERGENCIAS_CHECKS, *PLAUSIBILITY_CHECKS, *DIVERGENCIAS_QUALITY_CHECKS, *DEADLINE_CHECKS],
 )
 def divergencias(
     context: dg.AssetExecutionContext,
@@ -53,11 +63,39 @@ def divergencias(
     duckdb_engine: DuckDBEngine,
     deadlines: Deadlines,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    with asset_step(context, rules, "divergencias") as guard:
+        yield from _divergences(context, storage, rules, duckdb_engine, deadlines, guard)
+
+
+def input_fingerprint(paths: DayPaths, engine) -> dict[str, Any]:
+    """What D was computed from: each file's sha256 and an order-free digest of the internal scope."""
+    with ModelRunner(engine) as runner:
+        runner.register_parquet("arquivos", paths.arquivos)
+        runner.register_parquet("base_interna", paths.base_interna)
+        files = runner.query("SELECT arquivo, sha256 FROM arquivos ORDER BY arquivo")
+        rows, digest = runner.query(
+            "SELECT count(*), coalesce(sum(hash(fornecedor_id, ordem_id, nome, ativo_id, data, valor)::hugeint), 0)"
+            " FROM base_interna"
+        )[0]
+    return {
+        "arquivos": dict(files),
+        "escopo_interno": f"{rows}:{digest}",
+    }
+
+
+def _divergences(
+    context: dg.AssetExecutionContext,
+    storage: ReconStorage,
+    rules: ReconRules,
+    duckdb_engine: DuckDBEngine,
+    deadlines: Deadlines,
+    guard: StepGuard,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     timer = StageTimer()
     day = context.partition_key
     paths = DayPaths.for_date(storage.work_dir, day)
     engine = duckdb_engine.settings()
-    started_at = run_started_at(context)
+    started_at = run_started(context)
     arrived_at = arrival_time(context, paths, engine)
     resumo = compute_divergences(
         paths,
@@ -69,9 +107,26 @@ def divergencias(
         sla_minutes=rules.sla_minutes,
         engine=engine,
     )
-    # Blocking: the books must balance and the table must honour its contract before publication.
+    inputs = input_fingerprint(paths, engine)
+    published = published_record(storage, day)
+    changed = compare_inputs(inputs, published)
+    if changed.get("entradas_iguais_a_publicada") == "não":
+        context.log.warning(
+            f"{day}: as entradas desta execução diferem das da publicação do job {changed['publicada_pelo_job']} "
+            f"({changed['entradas_alteradas']})."
+        )
+    gate = plausibility_check(
+        resumo,
+        min_taxa_casamento=rules.min_taxa_casamento,
+        max_taxa_divergencia=rules.max_taxa_divergencia,
+        released=released_by_operator(context.run.tags),
+        inputs_change=changed,
+    )
+    # Blocking: the books must balance, the day must be plausible and the table must honour its
+    # contract before anything of D is published.
     results = [
         *divergence_invariants(resumo),
+        gate,
         divergences_expectations_check(paths.divergencias, resumo, context.run_id, engine),
     ]
     publish = all(r.passed for r in results)
@@ -79,12 +134,25 @@ def divergencias(
     earlier = earlier_publications(context.instance, day)
     published_at = None
     if publish:
-        storage.publish(paths.divergencias, "divergencias", day, context.run_id, total)
+        publish_day(
+            storage,
+            day,
+            context.run_id,
+            [
+                TableFile("quarentena", paths.quarentena, int(resumo["linhas_quarentena"])),
+                TableFile("divergencias", paths.divergencias, total),
+                TableFile("resumo_conciliacao", paths.resumo, 1),
+            ],
+            inputs=inputs,
+            operator_release=operator_release(gate),
+            before_commit=guard.check,
+        )
         published_at = datetime.now(tz=UTC)
+        context.log.info(f"{day}: quarentena, divergências e resumo publicados juntos.")
     else:
         failed = ", ".join(r.check_name for r in results if not r.passed)
         context.log.error(
-            f"{day}: checagens bloqueantes falharam ({failed}); divergências NÃO publicadas "
+            f"{day}: checagens bloqueantes falharam ({failed}); NADA da data foi publicado "
             "(a saída anterior permanece)."
         )
     timing_checks = [

@@ -11,8 +11,9 @@ from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.engine.sql_models import ModelRunner
 from reconciliation_assets.observability import log_stage
 from reconciliation_assets.partitions import daily_partitions
-from resources.internal_base import InternalBase, InternalBaseError
-from resources.settings import DuckDBEngine
+from reconciliation_assets.run_guard import asset_step
+from resources.internal_base import InternalBase
+from resources.settings import DuckDBEngine, ReconRules
 from resources.storage import ReconStorage
 
 
@@ -30,11 +31,19 @@ from resources.storage import ReconStorage
     ),
     metadata={"dagster/column_schema": schemas.BASE_INTERNA},
     check_specs=BASE_CHECKS,
-    retry_policy=dg.RetryPolicy(
-        max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-    ),
 )
 def base_interna_snapshot(
+    context: dg.AssetExecutionContext,
+    storage: ReconStorage,
+    internal_base: InternalBase,
+    duckdb_engine: DuckDBEngine,
+    rules: ReconRules,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    with asset_step(context, rules, "base_interna_snapshot"):
+        yield from _snapshot(context, storage, internal_base, duckdb_engine)
+
+
+def _snapshot(
     context: dg.AssetExecutionContext,
     storage: ReconStorage,
     internal_base: InternalBase,
@@ -49,10 +58,9 @@ def base_interna_snapshot(
         inicio, fim = runner.query("SELECT min(data), max(data) FROM validadas")[0]
     if inicio is None:
         context.log.warning(f"{day}: nenhuma linha válida; a cobertura é vazia e só linhas casadas entram.")
-    try:
-        raw_rows = internal_base.snapshot(inicio, fim, paths.validadas, paths.base_bruta, engine)
-    except InternalBaseError as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    # Transient faults (InternalBaseUnavailable) are retried by asset_step on the design's schedule;
+    # a configuration error (InternalBaseError) fails at once with its own message.
+    raw_rows = internal_base.snapshot(inicio, fim, paths.validadas, paths.base_bruta, engine)
     with ModelRunner(engine) as runner:
         runner.register_parquet("base_bruta", paths.base_bruta)
         rows = runner.copy_to_parquet("base_interna", paths.base_interna)

@@ -11,6 +11,9 @@ from reconciliation_assets.engine.header import HeaderError
 from reconciliation_assets.ingest import SourceFile, stage_files
 from reconciliation_assets.observability import log_stage
 from reconciliation_assets.partitions import daily_partitions
+from reconciliation_assets.publication import recover
+from reconciliation_assets.run_guard import asset_step
+from resources.settings import ReconRules
 from resources.storage import ReconStorage
 
 
@@ -24,11 +27,18 @@ from resources.storage import ReconStorage
         "Uma linha física por linha dos arquivos do fornecedor para a data (todos os *.csv em "
         "<ingress>/D/, em ordem de nome), com a codificação detectada no arquivo inteiro."
     ),
-    retry_policy=dg.RetryPolicy(
-        max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-    ),
 )
-def arquivos_fornecedor(context: dg.AssetExecutionContext, storage: ReconStorage) -> dg.MaterializeResult:
+def arquivos_fornecedor(
+    context: dg.AssetExecutionContext, storage: ReconStorage, rules: ReconRules
+) -> dg.MaterializeResult:
+    with asset_step(context, rules, "arquivos_fornecedor"):
+        # A publication of D that a crash interrupted is finished before anything else happens.
+        if recover(storage, context.partition_key) is not None:
+            context.log.warning(f"{context.partition_key}: publicação interrompida concluída antes desta execução.")
+        return _stage_day(context, storage)
+
+
+def _stage_day(context: dg.AssetExecutionContext, storage: ReconStorage) -> dg.MaterializeResult:
     timer = StageTimer()
     day = context.partition_key
     paths = DayPaths.for_date(storage.work_dir, day)

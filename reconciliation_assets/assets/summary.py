@@ -31,7 +31,7 @@ def resumo_conciliacao(
     with ModelRunner(duckdb_engine.settings()) as runner:
         runner.register_parquet("resumo", paths.resumo)
         resumo = runner.query_dicts("SELECT * FROM resumo")[0]
-    storage.publish(paths.resumo, "resumo_conciliacao", day, context.run_id, 1)
+    # Published with the rest of D by the divergencias step (publication.py); this records it.
     numeric = {
         k: (float(v) if not isinstance(v, int | bool) else v)
         for k, v in resumo.items()

@@ -11,6 +11,7 @@ from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, StageTimer
 from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.observability import log_stage, threshold_metadata
 from reconciliation_assets.partitions import daily_partitions
+from reconciliation_assets.run_guard import asset_step
 from reconciliation_assets.validation import validate_day
 from resources.settings import DuckDBEngine, ReconRules
 from resources.storage import ReconStorage
@@ -54,6 +55,14 @@ REASONS = (
 def validacao(
     context: dg.AssetExecutionContext, storage: ReconStorage, rules: ReconRules, duckdb_engine: DuckDBEngine
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    with asset_step(context, rules, "validacao"):
+        yield from _validate(context, storage, rules, duckdb_engine)
+
+
+def _validate(
+    context: dg.AssetExecutionContext, storage: ReconStorage, rules: ReconRules, duckdb_engine: DuckDBEngine
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Classify the lines; the quarantine is published later, with the rest of D (publication.py)."""
     timer = StageTimer()
     day = context.partition_key
     paths = DayPaths.for_date(storage.work_dir, day)
@@ -62,11 +71,6 @@ def validacao(
     schema_check = validated_schema_check(paths.validadas, day, rules.max_age_days)
     rate_check = quarantine_rate(stats, rules.quarantine_rate_max)
     quarantined = stats["linhas_quarentena"]
-    if check.passed:
-        manifest = storage.publish(paths.quarentena, "quarentena", day, context.run_id, quarantined)
-        context.log.info(
-            f"quarentena publicada: {quarantined} linhas em {storage.table_uri('quarentena', day)}"
-        )
     timing = timer.metadata(stats["linhas_csv"])
     rate = quarantined / stats["linhas_csv"] if stats["linhas_csv"] else 0.0
     yield dg.MaterializeResult(
@@ -88,9 +92,7 @@ def validacao(
             "dagster/uri": dg.MetadataValue.path(storage.table_uri("quarentena", day)),
             "taxa_quarentena": dg.MetadataValue.float(round(rate, 6)),
             **threshold_metadata(taxa_quarentena=rate, quarantine_rate_max=rules.quarantine_rate_max),
-            "publicada": check.passed,
             **{f"motivo_{r.lower()}": int(stats["por_motivo"].get(r, 0)) for r in REASONS},
-            **({"sha256": manifest["sha256"]} if check.passed else {}),
         },
     )
     log_stage(
@@ -104,7 +106,6 @@ def validacao(
         },
         duration_s=timing["duracao_s"].value,
         taxa_quarentena=round(rate, 6),
-        quarentena_publicada=check.passed,
         checagens={c.check_name: c.passed for c in (check, schema_check, rate_check)},
     )
     yield check

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 import dbt_like_sql
+from reconciliation_assets.engine.cancellation import on_deadline
 
 SQL_DIR = Path(dbt_like_sql.__file__).resolve().parent
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -56,11 +57,14 @@ class ModelRunner:
         self.con.execute("SET TimeZone = 'UTC'")
         for macro_file in sorted((SQL_DIR / "macros").glob("*.sql")):
             self.con.execute(macro_file.read_text(encoding="utf-8"))
+        # At the run's deadline the watchdog interrupts whatever this connection is running.
+        self._unregister = on_deadline(self.con.interrupt)
 
     def __enter__(self) -> ModelRunner:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._unregister()
         self.con.close()
 
     def register_parquet(self, relation: str, path: Path | str) -> None:
