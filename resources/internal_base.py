@@ -12,10 +12,10 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
-import dagster as dg
 from pydantic import field_validator
 
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
+from resources.env import EnvValidatedResource
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$")
 
@@ -40,18 +40,20 @@ def duckdb_path(db_url: str) -> Path:
     return Path(rest[1:]) if rest.startswith("/") else Path(rest)
 
 
-class InternalBase(dg.ConfigurableResource):
+class InternalBase(EnvValidatedResource):
     """Where the internal transactions live: ``duckdb:///path`` or ``postgresql://…``."""
 
     db_url: str = "duckdb:///recon_data/base_interna.duckdb"
     table: str = "transacoes_internas"
     statement_timeout_s: int = 600  # Postgres only: the extraction's statement_timeout
+    # Postgres only: libpq's connect_timeout (a connect_timeout in the URL wins).
+    connect_timeout_s: int = 10
 
-    @field_validator("statement_timeout_s")
+    @field_validator("statement_timeout_s", "connect_timeout_s")
     @classmethod
     def _timeout(cls, value: int) -> int:
         if value < 1:
-            raise ValueError("RECON_INTERNAL_DB_STATEMENT_TIMEOUT_S deve ser >= 1 (segundos)")
+            raise ValueError(f"tempo limite inválido: {value} (use um inteiro >= 1, em segundos)")
         return value
 
     def describe(self) -> str:
