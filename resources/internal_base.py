@@ -8,8 +8,10 @@ exact text, streamed without passing rows through Python. The Postgres path (COP
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from pydantic import field_validator
@@ -21,7 +23,14 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{
 
 
 class InternalBaseError(RuntimeError):
-    """The internal base cannot be read; the message says what to fix."""
+    """The internal base cannot be read and retrying will not help: a missing table, a bad URL,
+    refused credentials or privileges, a wrong encoding. The message says what to fix."""
+
+
+class InternalBaseUnavailable(InternalBaseError):
+    """A transient fault, worth retrying: connection refused or timed out, the server closed the
+    connection (also mid-COPY), the server starting up or shutting down, too many connections, the
+    statement timeout or a cancelled query. Catch this one before ``InternalBaseError``."""
 
 
 def quoted_identifier(name: str) -> str:
@@ -71,8 +80,14 @@ class InternalBase(EnvValidatedResource):
         ordens_parquet: Path,
         out_parquet: Path,
         engine: EngineSettings,
+        on_connect: Callable[[Any], None] | None = None,
     ) -> int:
-        """Write the in-scope internal rows (model ``base_bruta``) to ``out_parquet``; return the row count."""
+        """Write the in-scope internal rows (model ``base_bruta``) to ``out_parquet``; return the row count.
+
+        ``on_connect(conn)`` (Postgres only) receives the open psycopg2 connection before the
+        extraction starts, so another thread can stop it at a deadline with ``conn.cancel()``
+        (see ``snapshot_postgres``).
+        """
         table = quoted_identifier(self.table)
         if self.db_url.startswith("duckdb://"):
             return self._snapshot_duckdb(
@@ -90,6 +105,8 @@ class InternalBase(EnvValidatedResource):
                 out_parquet,
                 engine,
                 self.statement_timeout_s,
+                connect_timeout_s=self.connect_timeout_s,
+                on_connect=on_connect,
             )
         raise InternalBaseError(
             f"RECON_INTERNAL_DB_URL não suportada: {self.describe()}. Use duckdb:///caminho.duckdb ou postgresql://…"

@@ -11,7 +11,7 @@ from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.engine.sql_models import ModelRunner
 from reconciliation_assets.observability import log_stage
 from reconciliation_assets.partitions import daily_partitions
-from resources.internal_base import InternalBase, InternalBaseError
+from resources.internal_base import InternalBase, InternalBaseError, InternalBaseUnavailable
 from resources.settings import DuckDBEngine
 from resources.storage import ReconStorage
 
@@ -51,6 +51,8 @@ def base_interna_snapshot(
         context.log.warning(f"{day}: nenhuma linha válida; a cobertura é vazia e só linhas casadas entram.")
     try:
         raw_rows = internal_base.snapshot(inicio, fim, paths.validadas, paths.base_bruta, engine)
+    except InternalBaseUnavailable:
+        raise  # transient: the step's RetryPolicy retries it
     except InternalBaseError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
     with ModelRunner(engine) as runner:
