@@ -107,6 +107,13 @@ class Notifier(EnvValidatedResource):
             raise ValueError(f"modo TLS do SMTP inválido: {value!r} (use none, starttls ou ssl)")
         return mode
 
+    @field_validator("smtp_port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        if not 0 <= value <= 65535:
+            raise ValueError(f"porta SMTP inválida: {value} (use 1 a 65535, ou 0 para a padrão do modo TLS)")
+        return value
+
     # ---- configuration views ------------------------------------------------------------------
     @property
     def recipients(self) -> list[str]:

@@ -45,6 +45,13 @@ class ReconRules(EnvValidatedResource):
             raise ValueError(f"idade máxima inválida: {value} (use um inteiro >= 0)")
         return value
 
+    @field_validator("sla_minutes", "sla_warn_minutes")
+    @classmethod
+    def _minutes(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"minutos inválidos: {value} (use um inteiro >= 1)")
+        return value
+
     @field_validator("quarantine_rate_max", "divergence_rate_max")
     @classmethod
     def _rate(cls, value: float) -> float:
@@ -67,6 +74,13 @@ class DuckDBEngine(EnvValidatedResource):
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int = max(1, os.cpu_count() or 1)
     temp_dir: str = "recon_data/tmp"
+
+    @field_validator("threads")
+    @classmethod
+    def _threads(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"threads inválido: {value} (use um inteiro >= 1)")
+        return value
 
     def settings(self) -> EngineSettings:
         return EngineSettings(memory_limit=self.memory_limit, threads=self.threads, temp_dir=self.temp_dir)
