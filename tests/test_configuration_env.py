@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from deploy import render_instance_config as render
 from reconciliation_assets.definitions import build_defs
 from resources.env import ConfigurationError
 
@@ -132,19 +133,7 @@ VARIABLES: dict[str, tuple[str, str, tuple[str, str], object, str | None]] = {
 # Read by reconciliation_assets/partitions.py at import: covered by the subprocess test below.
 AT_IMPORT = {"RECON_PARTITIONS_START": "2023-06-01"}
 # The instance's variables (deploy/render_instance_config.py), tested in tests/test_postgres_instance.py.
-INSTANCE_VARIABLES = {
-    "RECON_MAX_CONCURRENT_RUNS",
-    "RECON_RUNS_PER_DATE",
-    "RECON_POOL_DEFAULT_LIMIT",
-    "RECON_RUN_MONITORING_ENABLED",
-    "RECON_RUN_MONITORING_POLL_SECONDS",
-    "RECON_RUN_START_TIMEOUT_SECONDS",
-    "RECON_RUN_CANCEL_TIMEOUT_SECONDS",
-    "RECON_RUN_MAX_RUNTIME_SECONDS",
-    "RECON_RUN_RETRIES_ENABLED",
-    "RECON_RUN_MAX_RETRIES",
-    "RECON_RUN_RETRY_ON_STEP_FAILURE",
-}
+INSTANCE_VARIABLES = {setting.env for setting in render.SETTINGS}
 EXPECTED_HINT = {
     "RECON_S3_SSE": "use AES256 ou aws:kms",
     "RECON_INGRESS_LOOKBACK_DAYS": "use um inteiro de 0 a 60",
