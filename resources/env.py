@@ -127,8 +127,10 @@ class EnvValidatedResource(dg.ConfigurableResource):
                 raise ConfigurationError(problems) from None
             raise
         for field, value in data.items():
-            if field in from_env and not isinstance(value, EnvValue) and raw_values[field] is not None:
-                object.__setattr__(model, field, value)  # keep the EnvVar: resolved again at set-up
+            if field in from_env and not isinstance(value, EnvValue):
+                # Keep the EnvVar: the UI shows it, Dagster resolves it again at set-up (and says so
+                # there if the variable is unset).
+                object.__setattr__(model, field, value)
         return model
 
 

@@ -259,3 +259,16 @@ def test_the_operators_check_accepts_every_non_default_and_refuses_a_bad_value(t
     output = bad.stdout + bad.stderr
     assert "RECON_SMTP_TLS='tls': modo TLS do SMTP inválido: 'tls' (use none, starttls ou ssl)" in output
     assert not any(secret in output for secret in SECRETS)
+
+
+def test_the_resolved_value_is_validated_again_when_the_run_sets_the_resource_up(monkeypatch):
+    """The run worker resolves the EnvVar itself: a value changed after the load is still checked."""
+    monkeypatch.setenv("RECON_SMTP_TLS", "ssl")
+    notifier = build_defs().resources["notifier"]
+    monkeypatch.setenv("RECON_SMTP_TLS", "tls")
+    with (
+        pytest.raises(dg.DagsterResourceFunctionError, match="notifier") as failed,
+        dg.build_resources({"notifier": notifier}),
+    ):
+        pass
+    assert "modo TLS do SMTP inválido: 'tls' (use none, starttls ou ssl)" in str(failed.value.__cause__)
