@@ -91,6 +91,13 @@ SETTINGS = (
         0,
         "default run time limit (daily_reconciliation sets its own 1200 s tag)",
     ),
+    Setting(
+        "RECON_FREE_SLOTS_AFTER_RUN_END_SECONDS",
+        ("run_monitoring", "free_slots_after_run_end_seconds"),
+        int,
+        0,
+        "free the pool slots a dead run still holds this long after it ended (0: never)",
+    ),
     Setting("RECON_RUN_RETRIES_ENABLED", ("run_retries", "enabled"), bool, 0, "retry failed runs"),
     Setting("RECON_RUN_MAX_RETRIES", ("run_retries", "max_retries"), int, 0, "retries per failed run"),
     Setting(

@@ -104,7 +104,7 @@ def _load_servers(args: argparse.Namespace, truth) -> dict[str, object]:
         import dagster as dg
 
         from reconciliation_assets.resources_config import s3_resource
-        from resources.settings import env_or
+        from resources.env import env_or
         from resources.storage import ReconStorage
 
         if not args.s3_ingress.startswith("s3://"):

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from reconciliation_assets.partitions import TIMEZONE
+from resources.env import collect_configuration_errors, env_int_or, env_or, env_value_or
 from resources.internal_base import InternalBase
 from resources.notify import Notifier
-from resources.settings import Deadlines, DuckDBEngine, ReconRules, env_int_or, env_or
+from resources.settings import Deadlines, DuckDBEngine, ReconRules
 from resources.storage import ReconStorage
 
 
@@ -29,58 +28,79 @@ def s3_resource() -> S3Resource:
 
 
 def build_resources() -> dict[str, Any]:
-    """Unset variables fall back to local folders under ./recon_data and an embedded DuckDB base."""
+    """Unset variables fall back to local folders under ./recon_data and an embedded DuckDB base.
+
+    Every value taken from the environment is validated here, when the code location loads; all
+    invalid variables are reported together in one ``ConfigurationError`` naming each of them.
+    """
     s3 = s3_resource()
-    return {
-        "storage": ReconStorage(
-            ingress_uri=env_or("RECON_INGRESS_URI", "recon_data/ingress"),
-            output_uri=env_or("RECON_OUTPUT_URI", "recon_data/output"),
-            checkpoint_uri=env_or("RECON_CHECKPOINT_URI", "recon_data/checkpoints"),
-            work_dir=env_or("RECON_WORK_DIR", "recon_data/work"),
-            s3=s3,
-            s3_sse=env_or("RECON_S3_SSE", ""),
-            s3_sse_kms_key_id=env_or("RECON_S3_SSE_KMS_KEY_ID", ""),
-            ingress_lookback_days=env_int_or("RECON_INGRESS_LOOKBACK_DAYS", 3),
-        ),
-        "internal_base": InternalBase(
-            db_url=env_or("RECON_INTERNAL_DB_URL", "duckdb:///recon_data/base_interna.duckdb"),
-            table=env_or("RECON_INTERNAL_TABLE", "transacoes_internas"),
-            statement_timeout_s=env_int_or("RECON_INTERNAL_DB_STATEMENT_TIMEOUT_S", 600),
-        ),
-        "rules": ReconRules(
-            max_age_days=env_int_or("RECON_MAX_AGE_DAYS", 31),
-            severity_high=env_or("RECON_SEVERITY_HIGH", "1000.00"),
-            severity_medium=env_or("RECON_SEVERITY_MEDIUM", "1.00"),
-            sla_minutes=env_int_or("RECON_SLA_MINUTES", 20),
-            sla_warn_minutes=env_int_or("RECON_SLA_WARN_MINUTES", 18),
-            quarantine_rate_max=env_float_or("RECON_QUARANTINE_RATE_MAX", 0.05),
-            divergence_rate_max=env_float_or("RECON_DIVERGENCE_RATE_MAX", 0.10),
-            min_taxa_casamento=env_float_or("RECON_MIN_TAXA_CASAMENTO", 0.50),
-            max_taxa_divergencia=env_float_or("RECON_MAX_TAXA_DIVERGENCIA", 0.50),
-            retry_base_seconds=env_float_or("RECON_RETRY_BASE_SECONDS", 30.0),
-            max_retries=env_int_or("RECON_MAX_RETRIES", 3),
-        ),
-        "deadlines": build_deadlines(),
-        "notifier": build_notifier(),
-        "duckdb_engine": DuckDBEngine(
-            memory_limit=env_or("RECON_DUCKDB_MEMORY_LIMIT", DuckDBEngine.model_fields["memory_limit"].default),
-            threads=env_int_or("RECON_DUCKDB_THREADS", DuckDBEngine.model_fields["threads"].default),
-            temp_dir=env_or("RECON_DUCKDB_TEMP_DIR", "recon_data/tmp"),
-        ),
-    }
+    return collect_configuration_errors(
+        {
+            "storage": lambda: _storage(s3),
+            "internal_base": _internal_base,
+            "rules": _rules,
+            "deadlines": build_deadlines,
+            "notifier": build_notifier,
+            "duckdb_engine": _duckdb_engine,
+        }
+    )
 
 
-def env_float_or(name: str, default: float) -> float | dg.EnvVar:
-    return dg.EnvVar.float(name) if os.environ.get(name) else default
+def _storage(s3: S3Resource) -> ReconStorage:
+    return ReconStorage(
+        ingress_uri=env_or("RECON_INGRESS_URI", "recon_data/ingress"),
+        output_uri=env_or("RECON_OUTPUT_URI", "recon_data/output"),
+        checkpoint_uri=env_or("RECON_CHECKPOINT_URI", "recon_data/checkpoints"),
+        work_dir=env_or("RECON_WORK_DIR", "recon_data/work"),
+        s3=s3,
+        s3_sse=env_or("RECON_S3_SSE", ""),
+        s3_sse_kms_key_id=env_or("RECON_S3_SSE_KMS_KEY_ID", ""),
+        ingress_lookback_days=env_int_or("RECON_INGRESS_LOOKBACK_DAYS", 3),
+    )
+
+
+def _internal_base() -> InternalBase:
+    return InternalBase(
+        db_url=env_or("RECON_INTERNAL_DB_URL", "duckdb:///recon_data/base_interna.duckdb"),
+        table=env_or("RECON_INTERNAL_TABLE", "transacoes_internas"),
+        statement_timeout_s=env_int_or("RECON_INTERNAL_DB_STATEMENT_TIMEOUT_S", 600),
+        connect_timeout_s=env_int_or("RECON_INTERNAL_DB_CONNECT_TIMEOUT_S", 10),
+    )
+
+
+def _rules() -> ReconRules:
+    # Dagster has no float EnvVar: the two rates are read now (their errors still name the variable).
+    return ReconRules(
+        max_age_days=env_int_or("RECON_MAX_AGE_DAYS", 31),
+        severity_high=env_or("RECON_SEVERITY_HIGH", "1000.00"),
+        severity_medium=env_or("RECON_SEVERITY_MEDIUM", "1.00"),
+        sla_minutes=env_int_or("RECON_SLA_MINUTES", 20),
+        sla_warn_minutes=env_int_or("RECON_SLA_WARN_MINUTES", 18),
+        quarantine_rate_max=env_value_or("RECON_QUARANTINE_RATE_MAX", 0.05),
+        divergence_rate_max=env_value_or("RECON_DIVERGENCE_RATE_MAX", 0.10),
+        min_taxa_casamento=env_value_or("RECON_MIN_TAXA_CASAMENTO", 0.50),
+        max_taxa_divergencia=env_value_or("RECON_MAX_TAXA_DIVERGENCIA", 0.50),
+        retry_base_seconds=env_value_or("RECON_RETRY_BASE_SECONDS", 30.0),
+        max_retries=env_int_or("RECON_MAX_RETRIES", 3),
+    )
+
+
+def _duckdb_engine() -> DuckDBEngine:
+    return DuckDBEngine(
+        memory_limit=env_or("RECON_DUCKDB_MEMORY_LIMIT", DuckDBEngine.model_fields["memory_limit"].default),
+        threads=env_int_or("RECON_DUCKDB_THREADS", DuckDBEngine.model_fields["threads"].default),
+        temp_dir=env_or("RECON_DUCKDB_TEMP_DIR", "recon_data/tmp"),
+    )
 
 
 def build_deadlines() -> Deadlines:
-    """Also read by ``build_defs`` to shape the freshness policies and the safety-net schedule."""
+    """Also read by ``build_defs`` to shape the freshness policies and the safety-net schedule,
+    so these values are read when the definitions load (``env_value_or``), not deferred."""
     return Deadlines(
         timezone=TIMEZONE,
-        file_deadline=os.environ.get("RECON_FILE_DEADLINE") or "07:00",
-        divergences_deadline=os.environ.get("RECON_DIVERGENCES_DEADLINE") or "07:20",
-        days_after=int(os.environ.get("RECON_DEADLINE_DAYS_AFTER") or 1),
+        file_deadline=env_value_or("RECON_FILE_DEADLINE", "07:00"),
+        divergences_deadline=env_value_or("RECON_DIVERGENCES_DEADLINE", "07:20"),
+        days_after=env_value_or("RECON_DEADLINE_DAYS_AFTER", 1),
     )
 
 

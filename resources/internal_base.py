@@ -8,20 +8,29 @@ exact text, streamed without passing rows through Python. The Postgres path (COP
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
-import dagster as dg
 from pydantic import field_validator
 
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
+from resources.env import EnvValidatedResource
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$")
 
 
 class InternalBaseError(RuntimeError):
-    """The internal base cannot be read; the message says what to fix."""
+    """The internal base cannot be read and retrying will not help: a missing table, a bad URL,
+    refused credentials or privileges, a wrong encoding. The message says what to fix."""
+
+
+class InternalBaseUnavailable(InternalBaseError):
+    """A transient fault, worth retrying: connection refused or timed out, the server closed the
+    connection (also mid-COPY), the server starting up or shutting down, too many connections, the
+    statement timeout or a cancelled query. Catch this one before ``InternalBaseError``."""
 
 
 def quoted_identifier(name: str) -> str:
@@ -40,18 +49,20 @@ def duckdb_path(db_url: str) -> Path:
     return Path(rest[1:]) if rest.startswith("/") else Path(rest)
 
 
-class InternalBase(dg.ConfigurableResource):
+class InternalBase(EnvValidatedResource):
     """Where the internal transactions live: ``duckdb:///path`` or ``postgresql://…``."""
 
     db_url: str = "duckdb:///recon_data/base_interna.duckdb"
     table: str = "transacoes_internas"
     statement_timeout_s: int = 600  # Postgres only: the extraction's statement_timeout
+    # Postgres only: libpq's connect_timeout (a connect_timeout in the URL wins).
+    connect_timeout_s: int = 10
 
-    @field_validator("statement_timeout_s")
+    @field_validator("statement_timeout_s", "connect_timeout_s")
     @classmethod
     def _timeout(cls, value: int) -> int:
         if value < 1:
-            raise ValueError("RECON_INTERNAL_DB_STATEMENT_TIMEOUT_S deve ser >= 1 (segundos)")
+            raise ValueError(f"tempo limite inválido: {value} (use um inteiro >= 1, em segundos)")
         return value
 
     def describe(self) -> str:
@@ -69,8 +80,14 @@ class InternalBase(dg.ConfigurableResource):
         ordens_parquet: Path,
         out_parquet: Path,
         engine: EngineSettings,
+        on_connect: Callable[[Any], None] | None = None,
     ) -> int:
-        """Write the in-scope internal rows (model ``base_bruta``) to ``out_parquet``; return the row count."""
+        """Write the in-scope internal rows (model ``base_bruta``) to ``out_parquet``; return the row count.
+
+        ``on_connect(conn)`` (Postgres only) receives the open psycopg2 connection before the
+        extraction starts, so another thread can stop it at a deadline with ``conn.cancel()``
+        (see ``snapshot_postgres``).
+        """
         table = quoted_identifier(self.table)
         if self.db_url.startswith("duckdb://"):
             return self._snapshot_duckdb(
@@ -88,6 +105,8 @@ class InternalBase(dg.ConfigurableResource):
                 out_parquet,
                 engine,
                 self.statement_timeout_s,
+                connect_timeout_s=self.connect_timeout_s,
+                on_connect=on_connect,
             )
         raise InternalBaseError(
             f"RECON_INTERNAL_DB_URL não suportada: {self.describe()}. Use duckdb:///caminho.duckdb ou postgresql://…"

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
-import dagster as dg
 from pydantic import field_validator
 
 from reconciliation_assets.observability import json_line, redact
+from resources.env import EnvValidatedResource
 
 LOG = logging.getLogger("recon.alertas")
 
@@ -81,7 +81,7 @@ class RenderedAlert:
     checkpoint: str | None
 
 
-class Notifier(dg.ConfigurableResource):
+class Notifier(EnvValidatedResource):
     """Where alerts go. Nothing configured: alerts are only logged (the local default)."""
 
     slack_webhook_url: str = ""
@@ -104,8 +104,15 @@ class Notifier(dg.ConfigurableResource):
     def _tls(cls, value: str) -> str:
         mode = (value or "none").strip().lower()
         if mode not in TLS_MODES:
-            raise ValueError(f"RECON_SMTP_TLS inválido: {value!r} (use none, starttls ou ssl)")
+            raise ValueError(f"modo TLS do SMTP inválido: {value!r} (use none, starttls ou ssl)")
         return mode
+
+    @field_validator("smtp_port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        if not 0 <= value <= 65535:
+            raise ValueError(f"porta SMTP inválida: {value} (use 1 a 65535, ou 0 para a padrão do modo TLS)")
+        return value
 
     # ---- configuration views ------------------------------------------------------------------
     @property

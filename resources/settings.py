@@ -7,26 +7,15 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import dagster as dg
 from pydantic import field_validator
 
 from reconciliation_assets.engine.sql_models import DEFAULT_MEMORY_LIMIT, EngineSettings
+from resources.env import EnvValidatedResource, env_int_or, env_or, env_value_or
+
+__all__ = ["Deadlines", "DuckDBEngine", "ReconRules", "env_int_or", "env_or", "env_value_or"]
 
 
-def env_or(name: str, default: str) -> str | dg.EnvVar:
-    """``EnvVar(name)`` when the variable is set, else ``default``.
-
-    Dagster refuses an unset ``EnvVar``; this keeps the embedded default (no environment at all)
-    working while the UI still shows which values come from the environment.
-    """
-    return dg.EnvVar(name) if os.environ.get(name) else default
-
-
-def env_int_or(name: str, default: int) -> int | dg.EnvVar:
-    return dg.EnvVar.int(name) if os.environ.get(name) else default
-
-
-class ReconRules(dg.ConfigurableResource):
+class ReconRules(EnvValidatedResource):
     """The SPEC's tunable rules: how old a row may be and where severities start."""
 
     max_age_days: int = 31
@@ -51,23 +40,30 @@ class ReconRules(dg.ConfigurableResource):
         try:
             parsed = Decimal(value)
         except InvalidOperation as exc:
-            raise ValueError(f"limiar de severidade inválido: {value!r} (use, por exemplo, 1000.00)") from exc
+            raise ValueError(f"limiar de severidade inválido: {value!r} (use um decimal >= 0, ex.: 1000.00)") from exc
         if not parsed.is_finite() or parsed < 0:
-            raise ValueError(f"limiar de severidade inválido: {value!r}")
+            raise ValueError(f"limiar de severidade inválido: {value!r} (use um decimal >= 0, ex.: 1000.00)")
         return value
 
     @field_validator("max_age_days")
     @classmethod
     def _age(cls, value: int) -> int:
         if value < 0:
-            raise ValueError("RECON_MAX_AGE_DAYS deve ser >= 0")
+            raise ValueError(f"idade máxima inválida: {value} (use um inteiro >= 0)")
+        return value
+
+    @field_validator("sla_minutes", "sla_warn_minutes")
+    @classmethod
+    def _minutes(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"minutos inválidos: {value} (use um inteiro >= 1)")
         return value
 
     @field_validator("quarantine_rate_max", "divergence_rate_max", "min_taxa_casamento", "max_taxa_divergencia")
     @classmethod
     def _rate(cls, value: float) -> float:
         if not 0 <= value <= 1:
-            raise ValueError(f"taxa máxima fora de [0, 1]: {value!r} (use, por exemplo, 0.05 para 5%)")
+            raise ValueError(f"taxa fora de [0, 1]: {value!r} (use, por exemplo, 0.05 para 5%)")
         return value
 
     @field_validator("retry_base_seconds")
@@ -93,18 +89,25 @@ class ReconRules(dg.ConfigurableResource):
         return Decimal(self.severity_medium)
 
 
-class DuckDBEngine(dg.ConfigurableResource):
+class DuckDBEngine(EnvValidatedResource):
     """How much of the machine DuckDB may use. Past ``memory_limit`` joins spill to ``temp_dir``."""
 
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int = max(1, os.cpu_count() or 1)
     temp_dir: str = "recon_data/tmp"
 
+    @field_validator("threads")
+    @classmethod
+    def _threads(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"threads inválido: {value} (use um inteiro >= 1)")
+        return value
+
     def settings(self) -> EngineSettings:
         return EngineSettings(memory_limit=self.memory_limit, threads=self.threads, temp_dir=self.temp_dir)
 
 
-class Deadlines(dg.ConfigurableResource):
+class Deadlines(EnvValidatedResource):
     """When a reference date D is due: the supplier's file and the published divergences.
 
     Both are local times (``HH:MM`` in ``timezone``) on day ``D + days_after`` (the supplier sends
@@ -141,7 +144,7 @@ class Deadlines(dg.ConfigurableResource):
     @classmethod
     def _days(cls, value: int) -> int:
         if not 0 <= value <= 7:
-            raise ValueError("RECON_DEADLINE_DAYS_AFTER deve estar entre 0 e 7")
+            raise ValueError(f"dias após D inválido: {value} (use um inteiro de 0 a 7)")
         return value
 
     @staticmethod

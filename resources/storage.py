@@ -17,14 +17,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 from dagster_aws.s3 import S3Resource
 from pydantic import PrivateAttr, field_validator
+
+from resources.env import EnvValidatedResource
 
 PART_FILE = "part-0.parquet"
 MANIFESTS_DIR = "_manifestos"
 SCHEMA_VERSION = 1
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SSE_MODES = ("", "AES256", "aws:kms")
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-class ReconStorage(dg.ConfigurableResource):
+class ReconStorage(EnvValidatedResource):
     """Ingress, output and checkpoint locations (local paths or ``s3://``) and the local work folder."""
 
     ingress_uri: str = "recon_data/ingress"
@@ -120,7 +122,14 @@ class ReconStorage(dg.ConfigurableResource):
     @classmethod
     def _lookback(cls, value: int) -> int:
         if not 0 <= value <= 60:
-            raise ValueError("RECON_INGRESS_LOOKBACK_DAYS deve estar entre 0 e 60")
+            raise ValueError(f"janela de ingresso inválida: {value} (use um inteiro de 0 a 60)")
+        return value
+
+    @field_validator("s3_sse")
+    @classmethod
+    def _sse(cls, value: str) -> str:
+        if value not in SSE_MODES:
+            raise ValueError(f"criptografia S3 inválida: {value!r} (use AES256 ou aws:kms, ou deixe vazio)")
         return value
 
     # ---- S3 plumbing -------------------------------------------------------------------------

@@ -10,8 +10,8 @@ import psycopg2
 import pytest
 
 from reconciliation_assets.engine.sql_models import EngineSettings
-from resources.internal_base import InternalBase, InternalBaseError
-from resources.postgres_snapshot import InternalBaseUnavailable, libpq_url, redact
+from resources.internal_base import InternalBase, InternalBaseError, InternalBaseUnavailable
+from resources.postgres_snapshot import libpq_url, redact
 from tests import servers
 from tests.chain import make_base
 from tests.servers import self_signed_certificate
@@ -159,8 +159,9 @@ def test_a_bad_table_name_is_refused_before_any_query(pg_url, tmp_path, table):
 
 
 def test_a_missing_table_is_a_clear_error(pg_url, tmp_path):
-    with pytest.raises(InternalBaseError, match='tabela "nao_existe" não existe na base interna'):
+    with pytest.raises(InternalBaseError, match='tabela "nao_existe" não existe na base interna') as missing:
         snapshot(InternalBase(db_url=pg_url, table="nao_existe"), tmp_path, [])
+    assert type(missing.value) is InternalBaseError  # not InternalBaseUnavailable: never retried
     assert not (tmp_path / "out.parquet").exists()
     assert not (tmp_path / "out.parquet.copy.csv").exists()
 
@@ -189,15 +190,16 @@ def test_tls_settings_come_from_the_url(pg_url, pg_tls_server, tmp_path):
     assert read(out) == [("F1", "O1", "Ana", "A1", INICIO, "1.00")]
     assert pg_tls_server.tls_sessions == before + 2
 
-    with pytest.raises(InternalBaseUnavailable, match="no encryption") as refused:
+    with pytest.raises(InternalBaseError, match="no encryption") as refused:
         snapshot(InternalBase(db_url=f"{tcp}?sslmode=disable"), tmp_path, [])
     wrong_ca = tmp_path / "outra_ca.crt"
     self_signed_certificate(wrong_ca, tmp_path / "outra_ca.key")  # same subject, another key: must not verify
-    with pytest.raises(InternalBaseUnavailable, match="certificate verify failed") as unverified:
+    with pytest.raises(InternalBaseError, match="certificate verify failed") as unverified:
         snapshot(InternalBase(db_url=f"{tcp}?sslmode=verify-full&sslrootcert={wrong_ca}"), tmp_path, [])
-    with pytest.raises(InternalBaseUnavailable, match='invalid sslmode value: "sempre"') as bad:
+    with pytest.raises(InternalBaseError, match='invalid sslmode value: "sempre"') as bad:
         snapshot(InternalBase(db_url=f"{tcp}?sslmode=sempre"), tmp_path, [])
-    for error in (refused, unverified, bad):
+    for error in (refused, unverified, bad):  # configuration errors: retrying cannot fix them
+        assert type(error.value) is InternalBaseError
         assert "s3cr" not in str(error.value)
     assert pg_tls_server.tls_sessions == before + 2
 
