@@ -383,8 +383,8 @@ def test_a_run_killed_mid_publication_is_completed_by_the_next_run(recon_env, in
     from reconciliation_assets.definitions import build_defs
     from reconciliation_assets.publication import recover
 
-    storage = build_defs().resources["storage"]
-    record = recover(storage, DAY)  # what the next run of D does first
+    with dg.build_resources({"storage": build_defs().resources["storage"]}) as resources:
+        record = recover(resources.storage, DAY)  # what the next run of D does first
     assert record["job_id"] == new_job and not journal.exists()
     assert job_ids(recon_env) == {new_job}  # every table and manifest from the killed run's set
     assert not any((recon_env / "output" / "_staging").glob("*"))
