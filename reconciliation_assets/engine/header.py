@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 REQUIRED_COLUMNS = ("fornecedor_id", "ordem_id", "nome", "ativo_id", "data", "valor")
 DELIMITERS = (";", ",", "\t")
+HEADER_MAX_CHARS = 65_536  # a header of six names and some extras; csv refuses fields over 128 KiB
 DELIMITER_NAMES = {";": "ponto e vírgula", ",": "vírgula", "\t": "tab"}
 
 
@@ -56,7 +57,7 @@ def _reject_unreadable(line: str, file_name: str) -> None:
 def _describe(names: list[str], found: list[str]) -> str:
     """What the first line held, without echoing data: field count, recognised columns and, only when
     the line is a header with some required column, the other names that look like column names."""
-    parts = [f"a primeira linha tem {len(names)} campo(s)"]
+    parts = [f"A primeira linha tem {len(names)} campo(s)"]
     if not found:
         parts.append("nenhuma coluna obrigatória reconhecida (arquivo sem linha de cabeçalho?)")
         return "; ".join(parts)
@@ -75,6 +76,11 @@ def parse_header(line: str | None, file_name: str) -> Header:
     if line is None or not line.strip():
         raise HeaderError(f"{file_name}: arquivo vazio ou sem linha de cabeçalho (linha 1).")
     _reject_unreadable(line, file_name)
+    if len(line) > HEADER_MAX_CHARS:
+        raise HeaderError(
+            f"{file_name}: a primeira linha tem mais de {HEADER_MAX_CHARS} caracteres (sem fim de linha?); "
+            f"não é um cabeçalho. Esperado (qualquer ordem): {', '.join(REQUIRED_COLUMNS)}."
+        )
     best: tuple[int, str, list[str]] | None = None
     for delimiter in DELIMITERS:
         try:
