@@ -322,7 +322,7 @@ def _divergences_suite(gx: Any, job_id: str) -> Any:
     suite.add_expectation(e.ExpectColumnValuesToMatchRegex(column="detalhes", regex=r"^campo="))
     for column, digits in MONEY_DIGITS.items():
         suite.add_expectation(
-            e.ExpectColumnValuesToMatchRegex(column=column, regex=rf"^-?(0|[1-9][0-9]{{0,{digits - 1}}})\.[0-9]{{2}}$")
+            e.ExpectColumnValuesToMatchRegex(column=column, regex=rf"^-?(?:0|[1-9][0-9]{{0,{digits - 1}}})\.[0-9]{{2}}$")
         )
     return suite
 
