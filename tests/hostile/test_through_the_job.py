@@ -100,3 +100,12 @@ def test_uniqueness_check_renders_a_null_sample_and_fails_on_a_single_null():
     assert not one_null.passed
     assert one_null.metadata["duplicados_exemplo"].value == "<nulo>"
     assert unique_internal_ids(rows=2, distinct_ids=2, sample=[]).passed
+
+
+def test_great_expectations_accepts_the_top_of_decimal_18_2(recon_env, instance):
+    """No difference beyond decimal(18,2) here: only the GE money check is exercised (it compared floats)."""
+    _write(recon_env, csv(f"F1;O1;Ana;A1;2024-03-09;{MAX}").encode(), [])
+    result = run_day(instance, DAY)
+    checks = check_results(result)
+    assert checks["expectativas_divergencias"].passed
+    assert result.success and published(recon_env, "divergencias", DAY)
