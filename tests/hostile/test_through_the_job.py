@@ -16,6 +16,8 @@ pytest_plugins = ["tests.receivers"]
 DAY = "2024-03-10"
 REF = date(2024, 3, 9)
 MAX = "9999999999999999.99"
+# These tiny days are all divergence by design: released past the plausibility gate, as an operator would.
+RELEASED = {"recon/publicar_mesmo_assim": "true"}
 
 
 def _write(root, content: bytes, base_rows: list[tuple]) -> None:
@@ -61,7 +63,7 @@ def test_values_at_the_decimal_limits_are_published_exactly(recon_env, instance)
     lines = [f"F1;O1;Ana;A1;2024-03-09;{MAX}", f"F1;O2;Bia;A1;2024-03-09;{MAX}", f"F1;O3;Caio;A1;2024-03-09;-{MAX}"]
     base = [("F1", "O1", "Ana", "A1", REF, MAX), ("F1", "O2", "Bia", "A1", REF, "-" + MAX)]
     _write(recon_env, csv(*lines).encode(), base)
-    result = run_day(instance, DAY)
+    result = run_day(instance, DAY, tags=RELEASED)
     checks = check_results(result)
     assert result.success, {k: c.passed for k, c in checks.items()}
     assert checks["expectativas_divergencias"].passed and checks["saldo_explicado"].passed
@@ -105,7 +107,7 @@ def test_uniqueness_check_renders_a_null_sample_and_fails_on_a_single_null():
 def test_great_expectations_accepts_the_top_of_decimal_18_2(recon_env, instance):
     """No difference beyond decimal(18,2) here: only the GE money check is exercised (it compared floats)."""
     _write(recon_env, csv(f"F1;O1;Ana;A1;2024-03-09;{MAX}").encode(), [])
-    result = run_day(instance, DAY)
+    result = run_day(instance, DAY, tags=RELEASED)
     checks = check_results(result)
     assert checks["expectativas_divergencias"].passed
     assert result.success and published(recon_env, "divergencias", DAY)
