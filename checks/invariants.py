@@ -37,7 +37,8 @@ BASE_CHECKS = [
     spec(
         ORDEM_ID_UNICO_BASE,
         "base_interna_snapshot",
-        "ordem_id é único nas linhas lidas da base interna; duplicatas param a execução antes da publicação.",
+        "ordem_id é único e preenchido nas linhas lidas da base interna; duplicatas ou ordem_id nulo param a "
+        "execução antes da publicação.",
     )
 ]
 DIVERGENCIAS_CHECKS = [
@@ -75,14 +76,22 @@ def line_accounting(stats: dict[str, Any]) -> dg.AssetCheckResult:
     )
 
 
-def unique_internal_ids(rows: int, distinct_ids: int, sample: list[str]) -> dg.AssetCheckResult:
+def unique_internal_ids(
+    rows: int, distinct_ids: int, sample: list[str | None], nulls: int = 0, duplicated: int | None = None
+) -> dg.AssetCheckResult:
+    """Fails on repeated ordem_ids and on rows without one (NULL or blank): neither can be matched."""
+    if duplicated is None:
+        duplicated = rows - nulls - distinct_ids
+    shown = ", ".join("<nulo>" if s is None else str(s)[:40] for s in sample) or "-"
     return _result(
         ORDEM_ID_UNICO_BASE,
         "base_interna_snapshot",
-        rows == distinct_ids,
+        rows == distinct_ids + nulls and nulls == 0 and duplicated == 0,
         linhas=rows,
         ordem_ids_distintos=distinct_ids,
-        duplicados_exemplo=", ".join(sample) or "-",
+        ordem_ids_nulos=nulls,
+        ordem_ids_repetidos=duplicated,
+        duplicados_exemplo=shown,
     )
 
 

@@ -53,8 +53,9 @@ EXAMPLES = 10
 DIVERGENCIAS_COLUMNS = [column.name for column in schemas.DIVERGENCIAS.columns]  # the published contract
 TIPOS_DIVERGENCIA = list(schemas.TIPOS_DIVERGENCIA)
 SEVERIDADES = ["HIGH", "MEDIUM", "LOW"]
-# decimal(18,2) holds |x| <= 9999999999999999.99; the pandas view carries floats, so the bound is 1e16.
-DECIMAL_18_2_BOUND = 1e16
+# Money columns reach GE as exact text (a float view rounds 9999999999999999.99 up to 1e16), and
+# their range is the decimal's digit count: decimal(18,2) holds 16 integer digits, decimal(19,2) 17.
+MONEY_DIGITS = {"valor_csv": 16, "valor_base": 16, "valor_diferenca": 17}
 RESUMO_COUNTS = [
     "arquivos",
     "linhas_csv",
@@ -319,11 +320,9 @@ def _divergences_suite(gx: Any, job_id: str) -> Any:
     suite.add_expectation(e.ExpectColumnValuesToBeInSet(column="job_id", value_set=[job_id]))
     suite.add_expectation(e.ExpectColumnValuesToMatchRegex(column="hash_linha", regex=r"^[0-9a-f]{64}$"))
     suite.add_expectation(e.ExpectColumnValuesToMatchRegex(column="detalhes", regex=r"^campo="))
-    for column in ("valor_csv", "valor_base", "valor_diferenca"):
+    for column, digits in MONEY_DIGITS.items():
         suite.add_expectation(
-            e.ExpectColumnValuesToBeBetween(
-                column=column, min_value=-DECIMAL_18_2_BOUND, max_value=DECIMAL_18_2_BOUND, strict_max=True
-            )
+            e.ExpectColumnValuesToMatchRegex(column=column, regex=rf"^-?(?:0|[1-9][0-9]{{0,{digits - 1}}})\.[0-9]{{2}}$")
         )
     return suite
 
@@ -386,8 +385,11 @@ def divergences_expectations_check(
         total = int(
             runner.con.execute(f"SELECT count(*) FROM {source}", {"path": str(divergencias)}).fetchone()[0]
         )
+        # Money as exact text: pandas would turn decimals into floats (9999999999999999.99 -> 1e16).
+        money = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in MONEY_DIGITS)
         sample = runner.con.execute(
-            f"SELECT * FROM {source} USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE (42)",
+            f"SELECT * REPLACE ({money}) FROM {source} "
+            f"USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE (42)",
             {"path": str(divergencias)},
         ).df()
     summary = pd.DataFrame(

@@ -75,14 +75,15 @@ divergencias as (
         data_base,
         valor as valor_csv,
         valor_base,
-        cast(valor - valor_base as decimal(18, 2)) as valor_diferenca,
+        -- decimal(19,2) (SPEC 5.1): two decimal(18,2) values can differ by up to 2 * 10^16.
+        cast(valor - valor_base as decimal(19, 2)) as valor_diferenca,
         tipo_divergencia,
         case tipo_divergencia
             when 'TIPO_1' then 'campo=ordem_id; ordem_id=' || ordem_id || '; presente_em=csv; ausente_em=base'
             when 'TIPO_2' then 'campo=ordem_id; ordem_id=' || ordem_id_base || '; presente_em=base; ausente_em=csv'
             when 'TIPO_3_VALOR' then 'campo=valor; valor_csv=' || coalesce(valor_texto(valor), '')
                 || '; valor_base=' || coalesce(valor_texto(valor_base), '')
-                || '; diferenca=' || coalesce(valor_texto(valor - valor_base), '')
+                || '; diferenca=' || coalesce(diferenca_texto(valor - valor_base), '')
             when 'TIPO_3_DATA' then 'campo=data; data_csv=' || strftime(data, '%Y-%m-%d')
                 || '; data_base=' || coalesce(strftime(data_base, '%Y-%m-%d'), '')
             when 'TIPO_3_FORNECEDOR' then 'campo=fornecedor_id; fornecedor_id_csv=' || fornecedor_id
@@ -94,9 +95,9 @@ divergencias as (
         case
             when tipo_divergencia in ('TIPO_1', 'TIPO_2') then 'HIGH'
             when tipo_divergencia = 'TIPO_3_VALOR'
-                and abs(valor - valor_base) >= cast($severidade_high as decimal(18, 2)) then 'HIGH'
+                and abs(valor - valor_base) >= cast($severidade_high as decimal(19, 2)) then 'HIGH'
             when tipo_divergencia = 'TIPO_3_VALOR'
-                and abs(valor - valor_base) >= cast($severidade_medium as decimal(18, 2)) then 'MEDIUM'
+                and abs(valor - valor_base) >= cast($severidade_medium as decimal(19, 2)) then 'MEDIUM'
             when tipo_divergencia in ('TIPO_3_VALOR', 'TIPO_3_NOME') then 'LOW'
             else 'MEDIUM'
         end as severidade,

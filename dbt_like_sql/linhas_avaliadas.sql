@@ -76,6 +76,7 @@ motivo_sem_duplicidade as (
     select
         *,
         case
+            when contains(conteudo, chr(0)) then 'MALFORMED_ROW'  -- NUL: binary or UTF-16 data, not text
             when not aspas_ok then 'MALFORMED_ROW'
             when n_lidos <> n_campos then 'MALFORMED_ROW'
             when fornecedor_id = '' or ordem_id = '' or nome = '' or ativo_id = ''
@@ -102,6 +103,8 @@ avaliadas as (
         centavos_para_decimal(centavos) as valor,
         motivo_previo,
         case
+            when contains(conteudo, chr(0))
+                then 'caractere nulo (byte 0x00) na linha'
             when not aspas_ok
                 then 'aspas não fechadas ou texto após aspas'
             when n_lidos <> n_campos

@@ -37,7 +37,7 @@ DIVERGENCIAS = _schema(
     ("data_base", "date", "data na base interna (nula para TIPO_1)", True),
     ("valor_csv", "decimal(18,2)", "nulo para TIPO_2", True),
     ("valor_base", "decimal(18,2)", "nulo para TIPO_1", True),
-    ("valor_diferenca", "decimal(18,2)", "valor_csv - valor_base quando ambos existem", True),
+    ("valor_diferenca", "decimal(19,2)", "valor_csv - valor_base quando ambos existem (19 dígitos)", True),
     ("tipo_divergencia", "string", "TIPO_1, TIPO_2, TIPO_3_VALOR|DATA|FORNECEDOR|ATIVO|NOME", False),
     ("detalhes", "string", "pares chave=valor; o primeiro é campo=<campo>", False),
     ("severidade", "string", "HIGH, MEDIUM, LOW", False),

@@ -40,3 +40,7 @@ create or replace macro centavos_para_decimal(c) as
 -- The canonical text of a money value in hashes and `detalhes`: two decimals and a point.
 create or replace macro valor_texto(v) as
     cast(cast(v as decimal(18, 2)) as varchar);
+
+-- The same for a difference of two values, which needs one more integer digit (decimal(19,2)).
+create or replace macro diferenca_texto(v) as
+    cast(cast(v as decimal(19, 2)) as varchar);

@@ -65,18 +65,33 @@ def _snapshot(
         runner.register_parquet("base_bruta", paths.base_bruta)
         rows = runner.copy_to_parquet("base_interna", paths.base_interna)
         runner.register_parquet("base_interna", paths.base_interna)
-        distinct = runner.query("SELECT count(DISTINCT ordem_id) FROM base_interna")[0][0]
+        # NULL (or blank) ordem_ids can be matched to nothing and make counts disagree: the check
+        # fails on them as on duplicates. The sample is rendered in SQL, so a NULL shows as <nulo>.
+        distinct, nulls, duplicated = runner.query(
+            "SELECT count(DISTINCT ordem_id) FILTER (WHERE ordem_id <> ''), "
+            "count(*) FILTER (WHERE ordem_id IS NULL OR ordem_id = ''), "
+            "(SELECT count(*) FROM (SELECT 1 FROM base_interna WHERE ordem_id <> '' "
+            "GROUP BY ordem_id HAVING count(*) > 1)) FROM base_interna"
+        )[0]
         sample = [
             r[0]
             for r in runner.query(
-                "SELECT ordem_id FROM base_interna GROUP BY ordem_id HAVING count(*) > 1 ORDER BY ordem_id LIMIT 5"
+                "SELECT CASE WHEN ordem_id IS NULL THEN '<nulo>' WHEN ordem_id = '' THEN '<vazio>' "
+                "ELSE left(ordem_id, 40) END AS exemplo FROM base_interna "
+                "GROUP BY ordem_id HAVING count(*) > 1 OR ordem_id IS NULL OR ordem_id = '' "
+                "ORDER BY ordem_id NULLS FIRST LIMIT 5"
             )
         ]
     timing = timer.metadata(rows)
     log_stage(
         context,
         "base_interna_snapshot",
-        counts={"linhas_lidas": raw_rows, "linhas_escopo": rows, "ordem_ids_distintos": distinct},
+        counts={
+            "linhas_lidas": raw_rows,
+            "linhas_escopo": rows,
+            "ordem_ids_distintos": distinct,
+            "ordem_ids_nulos": nulls,
+        },
         duration_s=timing["duracao_s"].value,
         origem=internal_base.describe(),
         cobertura=[str(inicio), str(fim)],
@@ -92,4 +107,4 @@ def _snapshot(
             **timing,
         }
     )
-    yield unique_internal_ids(rows, distinct, sample)
+    yield unique_internal_ids(rows, distinct, sample, nulls=nulls, duplicated=duplicated)

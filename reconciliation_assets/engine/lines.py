@@ -87,7 +87,9 @@ def profile_file(path: Path) -> FileProfile:
 
 def _utf8_chunks(path: Path, encoding: str) -> Iterator[bytes]:
     """Yield UTF-8 bytes of the file in chunks that each end on a line boundary (except the last)."""
-    carry = b""
+    # Pieces of a line still open; joined once a chunk brings its end, so a line that spans
+    # many chunks (CR-only endings, one huge line) is not copied again on every chunk.
+    pending: list[bytes] = []
     with path.open("rb") as fh:
         first = True
         while chunk := fh.read(CHUNK_BYTES):
@@ -97,13 +99,14 @@ def _utf8_chunks(path: Path, encoding: str) -> Iterator[bytes]:
             if encoding == "cp1252":
                 # Single-byte encoding: any chunk boundary is a character boundary.
                 chunk = chunk.decode("cp1252", errors="recon_c1_passthrough").encode("utf-8")
-            buf = carry + chunk
-            cut = buf.rfind(b"\n")
+            cut = chunk.rfind(b"\n")
             if cut < 0:
-                carry = buf
+                pending.append(chunk)
                 continue
-            carry = buf[cut + 1 :]
-            yield buf[: cut + 1]
+            buf = b"".join([*pending, chunk[: cut + 1]])
+            pending = [chunk[cut + 1 :]]
+            yield buf
+    carry = b"".join(pending)
     if carry:
         yield carry
 
@@ -143,9 +146,27 @@ def iter_line_batches(path: Path, encoding: str, arquivo_idx: int) -> Iterator[p
         yield pa.RecordBatch.from_arrays([idx, numbers, text], schema=LINES_SCHEMA)
 
 
+HEADER_MAX_BYTES = 1024 * 1024
+
+
 def read_first_line(path: Path, encoding: str) -> str | None:
-    """The header line decoded, or None for an empty file."""
-    for batch in iter_line_batches(path, encoding, 0):
-        if batch.num_rows:
-            return batch.column("conteudo")[0].as_py()
-    return None
+    """The header line decoded (its LF or CRLF removed), or None for an empty file.
+
+    Only the first ``HEADER_MAX_BYTES`` are read: a file with no ``\\n`` there (CR-only line
+    endings, a file that is one huge line) gives that prefix, and the header check rejects it,
+    instead of the whole file being loaded to find a line end that never comes.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(HEADER_MAX_BYTES)
+    if encoding == "utf-8-sig" and head.startswith(UTF8_BOM):
+        head = head[len(UTF8_BOM) :]
+    if not head:
+        return None
+    cut = head.find(b"\n")
+    line = head if cut < 0 else head[:cut]
+    if line.endswith(b"\r") and cut >= 0:
+        line = line[:-1]
+    if encoding == "cp1252":
+        return line.decode("cp1252", errors="recon_c1_passthrough")
+    # A prefix may end inside a multi-byte character; the rest of the file was checked already.
+    return line.decode("utf-8", errors="ignore" if cut < 0 else "strict")
