@@ -123,7 +123,7 @@ def test_the_template_is_a_valid_instance_file_as_it_stands():
         "RECON_RUN_MONITORING_POLL_SECONDS": 30,
         "RECON_RUN_START_TIMEOUT_SECONDS": 180,
         "RECON_RUN_CANCEL_TIMEOUT_SECONDS": 180,
-        "RECON_RUN_MAX_RUNTIME_SECONDS": 3600,
+        "RECON_RUN_MAX_RUNTIME_SECONDS": 1200,
         "RECON_RUN_RETRIES_ENABLED": True,
         "RECON_RUN_MAX_RETRIES": 1,
         "RECON_RUN_RETRY_ON_STEP_FAILURE": False,
