@@ -235,7 +235,10 @@ def test_a_backfill_through_graphql_runs_in_process_and_equals_single_runs(recon
 
     backfilled = {d: rows(recon_env, d) for d in days}
     with dg.DagsterInstance.from_config(str(home)) as inst:
+        # No dagster/max_runtime tag on __ASSET_JOB runs: the instance's 20-minute default applies.
+        assert inst.run_monitoring_enabled and inst.run_monitoring_max_runtime_seconds == 1200
         for r in runs:
+            assert dg.MAX_RUNTIME_SECONDS_TAG not in inst.get_run_by_id(r["runId"]).tags
             events = [e.dagster_event for e in inst.all_logs(r["runId"]) if e.dagster_event]
             messages = [e.message or "" for e in events if e.event_type_value == "ENGINE_EVENT"]
             assert any(m.startswith("Executing steps in process") for m in messages), messages
