@@ -8,19 +8,34 @@
 
 Both measure the *first* publication of D that counts: a manual re-run an hour later does not turn
 an SLA that was met into a breach. Neither blocks: late data is still better than no data.
+
+When they apply (``deadline_applies``): only runs that serve a day's SLA are measured against it.
+
+* a run with a ``dagster/backfill`` tag never (deliberate work on the past, whatever its dates);
+* otherwise a run requested by the ingress sensor (tag ``recon/arquivo_chegou_em``: a file landed,
+  the 20-minute clock is running) always, even for an old date (a late file is a missed deadline);
+* otherwise (UI Materialize, ``dagster job execute``, the safety-net schedule) only when D is the
+  date currently due or later: D >= the reference date whose deadline falls on today's local day.
+  A manual re-run of an older date is not measured.
+
+A check that does not apply passes with ``aplica=false`` and a description saying why, so the
+partition's check history stays readable and nothing alerts.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
 
 from checks.invariants import spec
+from reconciliation_assets.assets.common import ARRIVAL_TAG
 from reconciliation_assets.observability import PROCESSING_TIME_SEVERITY, SEVERITY_OK, SLA_BREACH_SEVERITY
 from resources.settings import Deadlines
 
+BACKFILL_TAG = "dagster/backfill"
 SLA_PUBLICACAO = "sla_publicacao"
 PUBLICADA_NO_PRAZO = "publicada_no_prazo"
 MAX_PUBLICATIONS_SCANNED = 100
@@ -87,6 +102,39 @@ def earlier_publications(instance: dg.DagsterInstance, data_referencia: str) -> 
     return out
 
 
+def deadline_applies(
+    tags: Mapping[str, str], data_referencia: str, deadlines: Deadlines, now: datetime | None = None
+) -> tuple[bool, str]:
+    """Whether this run serves D's SLA (see the module docstring), and why, in one sentence."""
+    now = now or datetime.now(tz=UTC)
+    if tags.get(BACKFILL_TAG):
+        return False, (
+            f"backfill {tags[BACKFILL_TAG]}: trabalho deliberado sobre o passado, não mede o SLA nem o prazo de "
+            f"{data_referencia}"
+        )
+    if tags.get(ARRIVAL_TAG):
+        return True, f"execução pedida pelo sensor de ingresso (arquivo chegou em {tags[ARRIVAL_TAG]})"
+    current = deadlines.reference_date_due_at(now)
+    if date.fromisoformat(data_referencia) >= current:
+        return True, f"{data_referencia} é a data em vigor (a data com prazo hoje é {current.isoformat()})"
+    return False, (
+        f"reexecução manual de {data_referencia}, data passada (a data com prazo hoje é {current.isoformat()}) "
+        "sem chegada de arquivo: não mede o SLA nem o prazo"
+    )
+
+
+def not_applicable(check_name: str, reason: str) -> dg.AssetCheckResult:
+    """A deadline check for a run that does not serve the day's SLA: passes, says why."""
+    return dg.AssetCheckResult(
+        check_name=check_name,
+        asset_key=dg.AssetKey("divergencias"),
+        passed=True,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"não se aplica: {reason}",
+        metadata={"aplica": False, "motivo": reason, "severidade_alerta": SEVERITY_OK},
+    )
+
+
 def _iso(moment: datetime | None) -> str:
     return moment.isoformat(timespec="seconds") if moment else "-"
 
@@ -142,6 +190,7 @@ def sla_check(
             "aviso_min": warn_minutes,
             "nivel": level,
             "severidade_alerta": alert,
+            "aplica": True,
         },
     )
 
@@ -182,5 +231,6 @@ def deadline_check(
             "minutos_apos_prazo": dg.MetadataValue.float(round(max(late_min, 0.0), 1)),
             "publicacoes_anteriores": len(earlier),
             "severidade_alerta": SEVERITY_OK if passed else "HIGH",
+            "aplica": True,
         },
     )

@@ -68,7 +68,8 @@ def _add_server_args(p: argparse.ArgumentParser) -> None:
         const="$RECON_INTERNAL_DB_URL",
         default=None,
         metavar="URL",
-        help="também carrega a base interna neste Postgres via COPY (postgresql://…); sem valor, usa "
+        help="também acrescenta a data gerada à base interna neste Postgres via COPY (postgresql://…; só as linhas "
+        "dessa data são substituídas); sem valor, usa "
         "RECON_INTERNAL_DB_URL (evita a senha na linha de comando)",
     )
     p.add_argument(
@@ -95,7 +96,10 @@ def _load_servers(args: argparse.Namespace, truth) -> dict[str, object]:
             url = os.environ.get("RECON_INTERNAL_DB_URL", "")
             if not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg2://")):
                 raise SystemExit("erro: --postgres-url sem valor exige RECON_INTERNAL_DB_URL=postgresql://…")
-        rows = export_base_to_postgres(args.base, url, table=args.postgres_table)
+        # Only this date's rows are replaced there: the dates loaded before stay (like the DuckDB base).
+        rows = export_base_to_postgres(
+            args.base, url, table=args.postgres_table, dates=[date.fromisoformat(truth.data_referencia)]
+        )
         loaded["postgres"] = {
             "destino": InternalBase(db_url=url, table=args.postgres_table).describe(),
             "linhas": rows,
@@ -193,7 +197,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="recon", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    gen = sub.add_parser("generate", help="gera o CSV do dia e a base interna com contagens conhecidas")
+    gen = sub.add_parser(
+        "generate",
+        help="gera o CSV do dia e acrescenta a data à base interna (só as linhas dessa data são "
+        "substituídas), com contagens conhecidas",
+    )
     _add_generate_args(gen, None)
     _add_server_args(gen)
     gen.set_defaults(func=cmd_generate)

@@ -4,6 +4,16 @@ Every count in the ground truth is true *by construction*: the generator decides
 TIPO_1, TIPO_2, TIPO_3_* or quarantined with an affine permutation of the row index, so it never
 runs the project's own rules to find out. Rows are produced in chunks with vectorised Polars, so
 memory stays flat whatever the row count.
+
+The internal base holds many dates: generating D *adds* D to it. What belongs to D is decided by
+``ordem_id`` alone (SPEC 2.2 allows no generator column in the table): every internal row the
+generator writes for D, matched, TIPO_2 or planted outside the coverage, has an ``ordem_id`` that
+starts with one of ``owned_prefixes(D)`` (``ORD<YYYYMMDD>-``, ``INT-<YYYYMMDD>-``,
+``INT-OUT-<YYYYMMDD>-``), so ids of different dates never collide and regenerating D deletes
+exactly D's rows before writing them again (same seed, same base). Rows of *other* dates dated
+inside D's coverage are, by SPEC section 4, TIPO_2 for D: the side table ``GENERATIONS_TABLE``
+keeps each date's own truth and coverage, and after every generation each registered date's
+``ground_truth_<D>.json`` is rewritten with those foreign rows added (``tipo_2_de_outras_datas``).
 """
 
 from __future__ import annotations
@@ -66,6 +76,20 @@ class Scenario:
     max_age_days: int = 31
 
 
+GENERATIONS_TABLE = "recon_geracoes"  # the generator's own bookkeeping, beside the internal table
+
+
+def owned_prefixes(day: date) -> tuple[str, ...]:
+    """The ``ordem_id`` prefixes of every internal row generated for ``day`` (and of nothing else)."""
+    p = f"{day:%Y%m%d}"
+    return (f"ORD{p}-", f"INT-{p}-", f"INT-OUT-{p}-")
+
+
+def owned_by(day: date, column: str = "ordem_id") -> str:
+    """SQL predicate (DuckDB and Postgres): the row was generated for ``day``."""
+    return "(" + " OR ".join(f"starts_with({column}, '{prefix}')" for prefix in owned_prefixes(day)) + ")"
+
+
 @dataclass
 class GroundTruth:
     data_referencia: str
@@ -79,6 +103,11 @@ class GroundTruth:
     linhas_base: int
     linhas_base_escopo: int
     conciliadas_sem_divergencia: int
+    # Internal rows generated for other dates but dated inside this date's coverage: TIPO_2 here
+    # (already included in divergencias["TIPO_2"] and linhas_base_escopo).
+    tipo_2_de_outras_datas: int = 0
+    cobertura_inicio: str = ""
+    cobertura_fim: str = ""
     csv_path: str = ""
     base_path: str = ""
     seconds: float = 0.0
@@ -152,7 +181,9 @@ class _Plan:
                 "data": self.base_day - days_back.astype("timedelta64[D]"),
             }
         ).with_columns(
-            ordem_id=pl.concat_str(pl.lit(f"ORD{self.prefix}-"), pl.col("i").cast(pl.String).str.zfill(10)),
+            ordem_id=pl.concat_str(
+                pl.lit(owned_prefixes(self.sc.data_referencia)[0]), pl.col("i").cast(pl.String).str.zfill(10)
+            ),
             fornecedor_id=pl.concat_str(pl.lit("F"), (pl.col("i") % 10).cast(pl.String).str.zfill(2)),
             ativo_id=pl.concat_str(pl.lit("A"), ((pl.col("i") * 7) % 20).cast(pl.String).str.zfill(2)),
             nome=pl.lit(pl.Series(NAMES)).gather(pl.col("i") % len(NAMES)),
@@ -215,9 +246,7 @@ class _Plan:
         ).select(
             fornecedor_id=pl.concat_str(pl.lit("F"), (pl.col("j") % 10).cast(pl.String).str.zfill(2)),
             ordem_id=pl.concat_str(
-                pl.lit("INT-OUT-" if outside else "INT-"),
-                pl.lit(self.prefix),
-                pl.lit("-"),
+                pl.lit(owned_prefixes(self.sc.data_referencia)[2 if outside else 1]),
                 pl.col("j").cast(pl.String).str.zfill(10),
             ),
             nome=pl.lit(pl.Series(NAMES)).gather(pl.col("j") % len(NAMES)),
@@ -277,20 +306,25 @@ def generate(
     table: str = "transacoes_internas",
     progress: Callable[[int, int], None] | None = None,
 ) -> GroundTruth:
-    """Write ``<ingress>/<D>/<file>`` and (re)create ``table`` in the DuckDB file ``base_path``."""
+    """Write ``<ingress>/<D>/<file>`` and add D to ``table`` in the DuckDB file ``base_path``.
+
+    The table is created if missing; only D's own rows (``owned_by(D)``) are replaced, so other
+    dates generated into the same base keep theirs. Returns D's truth over the whole base.
+    """
     started = time.perf_counter()
     plan = _Plan(sc)
-    day_dir = ingress_dir / sc.data_referencia.isoformat()
+    day = sc.data_referencia
+    day_dir = ingress_dir / day.isoformat()
     day_dir.mkdir(parents=True, exist_ok=True)
     csv_path = day_dir / sc.file_name
     base_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(base_path))
     con.execute("SET memory_limit = '512MB'")  # the base is written in chunks: keep memory flat
-    con.execute(f'DROP TABLE IF EXISTS "{table}"')
     con.execute(
-        f'CREATE TABLE "{table}" (fornecedor_id VARCHAR, ordem_id VARCHAR, nome VARCHAR, ativo_id VARCHAR, '
-        "data DATE, valor DECIMAL(18,2))"
+        f'CREATE TABLE IF NOT EXISTS "{table}" (fornecedor_id VARCHAR, ordem_id VARCHAR, nome VARCHAR, '
+        "ativo_id VARCHAR, data DATE, valor DECIMAL(18,2))"
     )
+    con.execute(f'DELETE FROM "{table}" WHERE {owned_by(day)}')
 
     def insert(frame: pl.DataFrame) -> None:
         arrow = frame.with_columns(valor=_money_text(pl.col("cents"), pl.lit(False))).drop("cents").to_arrow()
@@ -305,6 +339,7 @@ def generate(
     blank = 0
     counts3 = dict.fromkeys(FIELDS_TIPO_3, 0)
     bands = {"LOW": 0, "MEDIUM": 0, "HIGH": 0}
+    coverage: list[date] = []
     with csv_path.open("wb") as out:
         out.write((header + "\n").encode(sc.encoding))
         for start in range(0, plan.valid, sc.chunk_rows):
@@ -320,6 +355,7 @@ def generate(
             out.write((lines.str.join("\n").item() + "\n\n").encode(sc.encoding))
             blank += 1
             insert(plan.base_rows(df))
+            coverage += [df["data"].min(), df["data"].max()]
             stats = df.filter(pl.col("kind") == 3).group_by("field3", "delta_band").len()
             for f3, band, n in stats.iter_rows():
                 counts3[FIELDS_TIPO_3[f3]] += n
@@ -330,11 +366,9 @@ def generate(
     for outside, total in ((False, plan.n2), (True, plan.n_out)):
         for start in range(0, total, sc.chunk_rows):
             insert(plan.extra_base_rows(start, min(start + sc.chunk_rows, total), outside))
-    n_base = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-    con.close()
     matched = plan.valid - plan.n1
-    truth = GroundTruth(
-        data_referencia=sc.data_referencia.isoformat(),
+    own = GroundTruth(
+        data_referencia=day.isoformat(),
         linhas_csv=sc.rows,
         linhas_validas=plan.valid,
         linhas_quarentena=plan.n_bad,
@@ -346,18 +380,74 @@ def generate(
             **{f"TIPO_3_{f}": counts3[f] for f in FIELDS_TIPO_3},
         },
         severidade_tipo_3_valor=bands,
-        linhas_base=int(n_base),
+        linhas_base=0,
         linhas_base_escopo=matched + plan.n2,
         conciliadas_sem_divergencia=matched - plan.n3,
+        cobertura_inicio=min(coverage).isoformat(),
+        cobertura_fim=max(coverage).isoformat(),
         csv_path=str(csv_path),
         base_path=str(base_path),
         seconds=round(time.perf_counter() - started, 3),
     )
-    # Beside the base, not in the ingress folder, so the sensor never sees it.
-    (base_path.parent / f"ground_truth_{sc.data_referencia.isoformat()}.json").write_text(
-        json.dumps(asdict(truth), indent=2, ensure_ascii=False), encoding="utf-8"
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {GENERATIONS_TABLE} (tabela VARCHAR, data_referencia DATE, "
+        "verdade_propria VARCHAR, PRIMARY KEY (tabela, data_referencia))"
     )
+    con.execute(
+        f"INSERT OR REPLACE INTO {GENERATIONS_TABLE} VALUES (?, ?, ?)",
+        [table, day, json.dumps(asdict(own), ensure_ascii=False)],
+    )
+    truths = refresh_ground_truths(con, table, base_path.parent)
+    con.close()
+    truth = truths[day.isoformat()]
+    truth.seconds = round(time.perf_counter() - started, 3)
     return truth
+
+
+def refresh_ground_truths(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> dict[str, GroundTruth]:
+    """Every date generated into ``table``: its own truth plus the other dates' rows in its coverage.
+
+    One grouped query over the base: for each registered date E, the rows dated inside E's coverage
+    that ``owned_by(E)`` does not claim. Writes ``ground_truth_<E>.json`` into ``folder`` (beside the
+    base, not in the ingress folder, so the sensor never sees it).
+    """
+    registered = con.execute(
+        f"SELECT data_referencia, verdade_propria FROM {GENERATIONS_TABLE} WHERE tabela = ? ORDER BY 1",
+        [table],
+    ).fetchall()
+    n_base = int(con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+    owns = " ".join(
+        f"WHEN g.d = DATE '{d.isoformat()}' THEN {owned_by(d, 'b.ordem_id')}" for d, _ in registered
+    )
+    foreign = dict(
+        con.execute(
+            f"""
+            WITH g AS (
+                SELECT data_referencia AS d,
+                       CAST(json_extract_string(verdade_propria, '$.cobertura_inicio') AS DATE) AS inicio,
+                       CAST(json_extract_string(verdade_propria, '$.cobertura_fim') AS DATE) AS fim
+                FROM {GENERATIONS_TABLE} WHERE tabela = ?
+            )
+            SELECT g.d, count(b.ordem_id) FILTER (WHERE NOT (CASE {owns} END))
+            FROM g LEFT JOIN "{table}" b ON b.data BETWEEN g.inicio AND g.fim
+            GROUP BY g.d
+            """,
+            [table],
+        ).fetchall()
+    )
+    out = {}
+    for d, own_json in registered:
+        truth = GroundTruth(**json.loads(own_json))
+        extra = int(foreign.get(d, 0))
+        truth.tipo_2_de_outras_datas = extra
+        truth.divergencias = {**truth.divergencias, "TIPO_2": truth.divergencias["TIPO_2"] + extra}
+        truth.linhas_base_escopo += extra
+        truth.linhas_base = n_base
+        (folder / f"ground_truth_{d.isoformat()}.json").write_text(
+            json.dumps(asdict(truth), indent=2, ensure_ascii=False), encoding="utf-8"
+        )
+        out[d.isoformat()] = truth
+    return out
 
 
 def print_progress(done: int, total: int) -> None:
@@ -375,13 +465,17 @@ def export_base_to_postgres(
     table: str = "transacoes_internas",
     source_table: str = "transacoes_internas",
     indexes: bool = True,
+    dates: list[date] | None = None,
 ) -> int:
-    """(Re)create ``table`` in Postgres with exactly the rows of the generated DuckDB base; returns rows.
+    """Add the generated ``dates`` (default: every date generated into the DuckDB base) to ``table``
+    in Postgres, replacing only those dates' rows (``owned_by``); returns the table's row count.
 
-    The rows travel as one CSV stream (DuckDB ``COPY TO`` a temporary file, then Postgres
-    ``COPY FROM STDIN``): NULL is an unquoted empty field and the empty string is ``""``, so both
-    survive. With ``indexes`` it adds what the snapshot's scope query can use: an index on ``data``
-    and one on the normalised ``ordem_id`` (the expression ``resources.postgres_snapshot`` queries).
+    The table is created if missing (other dates and rows the generator does not own stay). The
+    rows travel as one CSV stream (DuckDB ``COPY TO`` a temporary file, then Postgres ``COPY FROM
+    STDIN``): NULL is an unquoted empty field and the empty string is ``""``, so both survive. With
+    ``indexes``, a table this call creates gets what the snapshot's scope query can use: an index on
+    ``data`` and one on the normalised ``ordem_id`` (the expression ``resources.postgres_snapshot``
+    queries).
     """
     import tempfile
 
@@ -395,24 +489,38 @@ def export_base_to_postgres(
     with tempfile.TemporaryDirectory(prefix="recon_export_") as tmp:
         csv_path = Path(tmp) / "base.csv"
         con = duckdb.connect(str(base_path), read_only=True)
+        if dates is None:
+            dates = [
+                r[0]
+                for r in con.execute(
+                    f"SELECT data_referencia FROM {GENERATIONS_TABLE} WHERE tabela = ? ORDER BY 1",
+                    [source_table],
+                ).fetchall()
+            ]
+        if not dates:
+            raise ValueError(f"nenhuma data gerada em {base_path} ({source_table}) para exportar")
+        owned = " OR ".join(owned_by(d) for d in dates)
         con.execute(
             f"COPY (SELECT fornecedor_id, ordem_id, nome, ativo_id, data, CAST(valor AS VARCHAR) AS valor "
-            f"FROM {source}) TO '{str(csv_path).replace(chr(39), chr(39) * 2)}' (FORMAT csv, HEADER false)"
+            f"FROM {source} WHERE {owned}) TO '{str(csv_path).replace(chr(39), chr(39) * 2)}' "
+            "(FORMAT csv, HEADER false)"
         )
         con.close()
         conn = psycopg2.connect(libpq_url(pg_url))
         try:
             with conn, conn.cursor() as cur:
-                cur.execute(f"DROP TABLE IF EXISTS {target}")
+                cur.execute("SELECT to_regclass(%s) IS NULL", (target,))
+                created = bool(cur.fetchone()[0])
                 cur.execute(
-                    f"CREATE TABLE {target} (fornecedor_id text, ordem_id text, nome text, ativo_id text, "
-                    "data date, valor numeric(18,2))"
+                    f"CREATE TABLE IF NOT EXISTS {target} (fornecedor_id text, ordem_id text, nome text, "
+                    "ativo_id text, data date, valor numeric(18,2))"
                 )
+                cur.execute(f"DELETE FROM {target} WHERE {owned}")
                 with csv_path.open("rb") as source_csv:
                     cur.copy_expert(
                         f"COPY {target} FROM STDIN WITH (FORMAT csv)", source_csv, size=8 * 1024 * 1024
                     )
-                if indexes:
+                if indexes and created:
                     cur.execute(f"CREATE INDEX ON {target} (data)")
                     cur.execute(f"CREATE INDEX ON {target} (({NORMALISED_ORDEM_ID}))")
                 cur.execute(f"ANALYZE {target}")

@@ -275,7 +275,9 @@ def test_a_late_date_alerts_its_deadline_except_inside_a_backfill(recon_env, ins
     ticker = Ticker(instance, resources_for(notifier_for(webhook, smtp, recon_env)))
     ticker.all([backfill.run_id])
     assert backfill.success and webhook.posts == [] and smtp.messages == []  # deliberate work on the past
-    manual = run_day(instance, DAY)
+    # The supplier's file for DAY lands only now: the sensor's run is measured and misses the deadline
+    # (a manual re-run of an old date, like the backfill, is not measured: tests/test_launch_paths.py).
+    manual = run_day(instance, DAY, tags={ARRIVAL_TAG: datetime.now(tz=UTC).isoformat()})
     ticker.all([manual.run_id])
     deadline = [p for p in webhook.posts if "publicada_no_prazo" in p["text"]]
     assert len(deadline) == 1 and deadline[0]["text"].startswith("[HIGH] Checagem publicada_no_prazo falhou")

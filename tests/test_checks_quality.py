@@ -127,7 +127,8 @@ def test_a_null_internal_valor_breaks_the_balance_and_blocks_publication(recon_e
     lines, base = matching_day(DAY, 10)
     base[0] = (*base[0][:5], None)  # the internal base lost a value: the books cannot close
     write_day(recon_env, DAY, lines, base)
-    result = run_day(instance, DAY)
+    # The sensor's run (the file arrived now): the SLA and deadline checks apply to it.
+    result = run_day(instance, DAY, tags={ARRIVAL_TAG: datetime.now(tz=UTC).isoformat()})
     assert not result.success
     checks = check_results(result)
     saldo = checks["saldo_explicado"]
@@ -320,7 +321,8 @@ def test_deadline_is_per_date_and_counts_the_first_publication():
 def test_an_old_date_published_now_missed_its_deadline(recon_env, instance):
     lines, base = matching_day(DAY, 5)
     write_day(recon_env, DAY, lines, base)
-    result = run_day(instance, DAY)
+    # Its file arrived only now (the sensor's run): a late file is a missed deadline.
+    result = run_day(instance, DAY, tags={ARRIVAL_TAG: datetime.now(tz=UTC).isoformat()})
     assert result.success  # not blocking: late data is still published
     deadline = check_results(result)["publicada_no_prazo"]
     assert (deadline.passed, deadline.severity) == (False, ERROR)

@@ -6,7 +6,16 @@ from typing import Any
 
 import dagster as dg
 
-from checks.deadlines import DEADLINE_CHECKS, deadline_check, earlier_publications, sla_check
+from checks.deadlines import (
+    DEADLINE_CHECKS,
+    PUBLICADA_NO_PRAZO,
+    SLA_PUBLICACAO,
+    deadline_applies,
+    deadline_check,
+    earlier_publications,
+    not_applicable,
+    sla_check,
+)
 from checks.invariants import DIVERGENCIAS_CHECKS, divergence_invariants
 from checks.plausibility import (
     PLAUSIBILITY_CHECKS,
@@ -155,6 +164,8 @@ def _divergences(
             f"{day}: checagens bloqueantes falharam ({failed}); NADA da data foi publicado "
             "(a saída anterior permanece)."
         )
+    # Only runs that serve the day's SLA are measured against it (checks/deadlines.py).
+    applies, why = deadline_applies(context.run.tags, day, deadlines)
     timing_checks = [
         divergence_rate(resumo, rules.divergence_rate_max),
         sla_check(
@@ -163,8 +174,12 @@ def _divergences(
             earlier=earlier,
             sla_minutes=rules.sla_minutes,
             warn_minutes=rules.sla_warn_minutes,
-        ),
-        deadline_check(data_referencia=day, deadlines=deadlines, published_at=published_at, earlier=earlier),
+        )
+        if applies
+        else not_applicable(SLA_PUBLICACAO, why),
+        deadline_check(data_referencia=day, deadlines=deadlines, published_at=published_at, earlier=earlier)
+        if applies
+        else not_applicable(PUBLICADA_NO_PRAZO, why),
     ]
     processing_min = (datetime.now(tz=UTC) - started_at).total_seconds() / 60
     timing = timer.metadata(total)
