@@ -12,9 +12,12 @@ once, so the publication is a small commit protocol (write-ahead journal, roll f
    journal, and the staging area is removed.
 
 A crash before 2 leaves the previous set untouched (the staging area is garbage). A crash after 2
-is completed by ``recover`` — run at the start of every run of D, before every publication, and by
-the ingress sensor on each tick — which promotes whatever is left. So a killed publication ends
-with the previous complete set or, once recovered, the new complete set; never a mix that stays.
+is completed by ``recover`` — run at the start of every run of D and before every publication —
+which promotes whatever is left. So a killed publication ends with the previous complete set or,
+once recovered, the new complete set; never a mix that stays. Between the first and the last swap
+(milliseconds; or, after a crash there, until the next run of D) a glob over the table folders can
+see D's new divergences beside its previous summary: ``pendente.json`` in D's manifest folder
+marks that window, and ``publicacao.json`` names the job whose complete set is published.
 """
 
 from __future__ import annotations
@@ -131,7 +134,3 @@ def publish_day(
     storage.write_json(storage.manifest_uri(data_referencia, JOURNAL), journal)
     return _complete(storage, journal)
 
-
-def recover_all(storage: ReconStorage, days: list[str]) -> list[str]:
-    """Roll forward every interrupted publication among ``days``; returns the dates completed."""
-    return [day for day in days if recover(storage, day) is not None]

@@ -69,6 +69,7 @@ class TransientFault(RuntimeError):
 TRANSIENT_NAMES = frozenset(
     {
         "InternalBaseUnavailable",  # resources: the internal base's network/connection faults
+        "IncompleteUpload",  # resources/storage.py: the object store kept fewer bytes than sent
         "EndpointConnectionError",  # botocore: S3 unreachable
         "ConnectTimeoutError",
         "ReadTimeoutError",

@@ -29,6 +29,10 @@ _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SSE_MODES = ("", "AES256", "aws:kms")
 
 
+class IncompleteUpload(OSError):
+    """An object store kept fewer bytes than were sent: a network fault, worth retrying."""
+
+
 @dataclass(frozen=True)
 class RemoteFile:
     """One ingress object: its URI, name inside the date folder, size, version and arrival time."""
@@ -287,7 +291,7 @@ class ReconStorage(EnvValidatedResource):
             client.upload_file(str(local_file), bucket, key, ExtraArgs=self._sse_args() or None)
             head = client.head_object(Bucket=bucket, Key=key)
             if int(head["ContentLength"]) != size:
-                raise OSError(f"upload incompleto de {staging}: {head['ContentLength']} != {size} bytes")
+                raise IncompleteUpload(f"upload incompleto de {staging}: {head['ContentLength']} != {size} bytes")
         else:
             staging_path = Path(staging)
             staging_path.parent.mkdir(parents=True, exist_ok=True)
