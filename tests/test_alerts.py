@@ -309,11 +309,14 @@ def test_an_sla_breach_sends_exactly_one_message(recon_env, instance, webhook, s
     lines, base = matching_day(day, 10)
     write_day(recon_env, day, lines, base)
     arrived = datetime.now(tz=UTC) - timedelta(minutes=25)
-    result = run_day(instance, day, tags={ARRIVAL_TAG: arrived.isoformat()})
+    # The sensor's run stopped at its deadline; the operator's re-execution (its own 20 minutes)
+    # publishes the day late: that is the breach.
+    late_tags = {ARRIVAL_TAG: arrived.isoformat(), "dagster/parent_run_id": "execucao-que-estourou"}
+    result = run_day(instance, day, tags=late_tags)
     assert result.success
     ticker = Ticker(instance, resources_for(notifier_for(webhook, smtp, recon_env)))
     ticker.all([result.run_id])
-    rerun = run_day(instance, day, tags={ARRIVAL_TAG: arrived.isoformat()})  # same file, run again
+    rerun = run_day(instance, day, tags=late_tags)  # same file, run again
     ticker.all([rerun.run_id])
     sla = [p for p in webhook.posts if "SLA" in p["blocks"][0]["text"]["text"]]
     assert len(sla) == 1  # the breach of that arrival, once
