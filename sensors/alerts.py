@@ -3,10 +3,14 @@
 Each incident is sent once. Run-scoped alerts (failure, success) are marked on the run itself with a
 ``recon/alerta_*`` tag, so even a reset sensor cursor cannot resend them; the cursor-based sensors
 (checks, SLA, freshness) keep a storage-id high-water mark and the keys they sent (bounded) in
-their cursor. Who reports what, so one incident is one message:
+their cursor; an alert a channel did not accept stays in the cursor and is retried on later ticks
+(``AlertCursor.retry_pending``). Every alert links to its ``docs/runbook.md`` section. Who reports what, so one incident is one message:
 
-* a run that fails (blocking check included) -> ``alerta_falha_execucao``; a missing file is the
-  same alert, titled as such; runs about to be retried are skipped (``dagster/will_retry``);
+* a run that fails (blocking check and the ``plausibilidade`` gate included) ->
+  ``alerta_falha_execucao``; a missing or rejected file, a timeout and a held publication are the
+  same alert, titled as such; runs about to be retried are skipped (``dagster/will_retry``). It and
+  ``alerta_dia_conciliado`` read run *records* (not run-status events), so CLI-started runs, which
+  carry no code-location origin, alert too;
 * a failed non-blocking check in a run that succeeded -> ``alerta_checagens`` (the SLA check goes
   to ``alerta_sla``); in a failed run, every failed check is listed in the run's failure alert;
 * a run past 18/20 minutes since the file arrived, or the SLA check failing -> ``alerta_sla``;
