@@ -324,12 +324,12 @@ def _checkpoint_fields(checkpoint: dict[str, Any] | None) -> dict[str, str]:
 
 
 def _gate_fields(check: CheckFacts) -> dict[str, str]:
-    """The gate's figures (observed vs expected), then the rest of its scalar metadata."""
-    skip = {"motivo"}
+    """Every scalar figure of the gate (observed and expected values, the operator release flag)."""
+    skip = {"motivo", "detalhe"}
     return {
         f"{check.check_name}.{k}": v
         for k, v in _scalar_fields(
-            {k: v for k, v in check.metadata.items() if k not in skip}, limit=8
+            {k: v for k, v in check.metadata.items() if k not in skip}, limit=MAX_CHECK_FIELDS
         ).items()
     }
 
@@ -384,15 +384,24 @@ def failure_alert(facts: FailureFacts) -> Alert:
         "chave": f"falha:{facts.run_id}",
     }
     gate = next((c for c in blocking if c.check_name == GATE_CHECK), None)
-    timed_out = status == "TIMEOUT" or RUN_TIMEOUT_MARKER in facts.run_failure_message
+    timed_out = (
+        status == "TIMEOUT"
+        or RUN_TIMEOUT_MARKER in facts.run_failure_message
+        or any(e.error_type == "DeadlineExceeded" for e in facts.step_errors)
+    )
     if gate is not None:
-        motivo = str(gate.metadata.get("motivo") or gate.description or "portão de plausibilidade reprovado")
+        # The gate's description carries every reason with its figures ("dia retido, nada publicado:
+        # ESCOPO_INTERNO_VAZIO: o arquivo tem 5 linhas válidas e …"); ``motivo`` holds the codes.
+        detail = gate.description or str(gate.metadata.get("detalhe") or "")
+        codes = str(gate.metadata.get("motivo") or "")
+        if codes and codes != "-":
+            fields["Portão"] = codes
         fields.update(_gate_fields(gate))
         return Alert(
             tipo="plausibilidade",
             severidade=str(gate.metadata.get("severidade_alerta") or "CRITICAL"),
             titulo=f"Publicação de {day} retida pelo portão de plausibilidade",
-            motivo=f"{motivo}. Nada publicado; a saída anterior da data permanece.",
+            motivo=f"{detail or codes or 'portão de plausibilidade reprovado'}. A saída anterior da data permanece.",
             proximo_passo=(
                 "Confira a origem dos dados (arquivo e base interna) antes de publicar; se o dia é real, "
                 "publique deliberadamente com a tag recon/publicar_mesmo_assim=true (fica no manifesto)."

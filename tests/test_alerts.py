@@ -107,7 +107,7 @@ def assert_failure_fields(post, message, run_id, day, reason, root):
         f"Execução: {link}",
         reason,
     ):
-        assert needle in body, needle
+        assert needle in body, (needle, body)
     assert message["To"] == "ops@empresa.example, dados@empresa.example"
 
 
@@ -544,7 +544,8 @@ def synthetic_failure(instance, kind: str):
             )
 
         assets = [failing]
-    else:  # a blocking plausibility gate on divergencias
+    else:  # the real blocking plausibility gate (checks/plausibility.py) on divergencias
+        from checks.plausibility import compare_inputs, plausibility_check
 
         @dg.asset(
             name="divergencias",
@@ -553,17 +554,12 @@ def synthetic_failure(instance, kind: str):
         )
         def gated():
             yield dg.MaterializeResult()
-            yield dg.AssetCheckResult(
-                check_name="plausibilidade",
-                passed=False,
-                severity=dg.AssetCheckSeverity.ERROR,
-                metadata={
-                    "severidade_alerta": "CRITICAL",
-                    "motivo": "escopo interno vazio com 5 linhas no arquivo",
-                    "linhas_arquivo": 5,
-                    "linhas_base_escopo": 0,
-                    "minimo_esperado": 1,
-                },
+            yield plausibility_check(
+                {"linhas_validas": 5, "linhas_base_escopo": 0, "casadas": 0, "taxa_divergencia": 1.0},
+                min_taxa_casamento=0.5,
+                max_taxa_divergencia=0.9,
+                released=False,
+                inputs_change=compare_inputs({}, None),
             )
 
         assets = [gated]
@@ -634,7 +630,7 @@ def test_a_timeout_checkpoint_alerts_critical_with_the_20_minute_deadline(instan
         "Última unidade concluída: validacao\n",
         "Runbook: docs/runbook.md#timeout-20-minutes\n",  # RECON_RUNBOOK_URL unset: repo-relative
     ):
-        assert needle in body, needle
+        assert needle in body, (needle, body)
 
 
 def test_a_failed_plausibility_gate_alerts_once_with_its_reason_and_figures(
@@ -645,19 +641,30 @@ def test_a_failed_plausibility_gate_alerts_once_with_its_reason_and_figures(
     assert (
         len(webhook.posts) == 1 and len(smtp.messages) == 1
     )  # the failure sensor owns it, not alerta_checagens
-    assert webhook.posts[0]["text"] == (
+    assert webhook.posts[0]["text"].startswith(
         f"[CRITICAL] Publicação de {DAY} retida pelo portão de plausibilidade | data {DAY} | job {result.run_id} | "
-        "escopo interno vazio com 5 linhas no arquivo. Nada publicado; a saída anterior da data permanece."
+        "dia retido, nada publicado: ESCOPO_INTERNO_VAZIO: o arquivo tem 5 linhas válidas"
     )
     body = email_body(smtp.messages[0])
+    reason = (
+        "Motivo: dia retido, nada publicado: ESCOPO_INTERNO_VAZIO: o arquivo tem 5 linhas válidas e a base "
+        "interna não tem nenhuma linha em escopo (base vazia, tabela errada ou só linhas de outras datas?); "
+        "DIVERGENCIA_ALTA: taxa_divergencia 100.00% acima do teto 90.00% (RECON_MAX_TAXA_DIVERGENCIA). "
+        "A saída anterior da data permanece.\n"
+    )
+    assert reason in body, body
     for needle in (
-        "plausibilidade.linhas_arquivo: 5\n",
+        "Portão: ESCOPO_INTERNO_VAZIO; DIVERGENCIA_ALTA\n",
+        "plausibilidade.linhas_validas: 5\n",
         "plausibilidade.linhas_base_escopo: 0\n",
-        "plausibilidade.minimo_esperado: 1\n",
+        "plausibilidade.taxa_casamento: 0\n",
+        "plausibilidade.piso_taxa_casamento: 0.5\n",
+        "plausibilidade.taxa_divergencia: 1\n",
+        "plausibilidade.teto_taxa_divergencia: 0.9\n",
         "recon/publicar_mesmo_assim=true",
         "Runbook: docs/runbook.md#plausibility-gates\n",
     ):
-        assert needle in body, needle
+        assert needle in body, (needle, body)
 
 
 def test_a_rejected_file_advises_fixing_and_resending_it(recon_env, instance, webhook, smtp):
