@@ -432,6 +432,10 @@ def failure_alert(facts: FailureFacts) -> Alert:
             runbook=RUNBOOK_TIMEOUT,
             **common,
         )
+    if is_rejected_file(facts) or any(
+        MISSING_FILE_MARKER in line for e in facts.step_errors for line in (e.message, *e.chain)
+    ):
+        fields.pop("Retomar", None)  # nothing to resume: the file is what must change
     missing = any(MISSING_FILE_MARKER in line for e in facts.step_errors for line in (e.message, *e.chain))
     if missing:
         when = "até o prazo" if tags.get(ORIGIN_TAG) == SAFETY_NET_ORIGIN else "para a data"

@@ -285,24 +285,43 @@ def test_a_blocking_check_is_reported_once_with_the_failed_run(recon_env, instan
     assert "Publicação suspensa" in email_body(smtp.messages[0])
 
 
-def test_an_sla_breach_sends_exactly_one_message(recon_env, instance, webhook, smtp):
+def test_an_sla_warning_and_a_deadline_breach_each_send_exactly_one_message(
+    recon_env, instance, webhook, smtp
+):
     day = today_sp()
     lines, base = matching_day(day, 10)
     write_day(recon_env, day, lines, base)
-    arrived = datetime.now(tz=UTC) - timedelta(minutes=25)
+    arrived = datetime.now(tz=UTC) - timedelta(minutes=19)  # published past 18 min, before 20
     result = run_day(instance, day, tags={ARRIVAL_TAG: arrived.isoformat()})
     assert result.success
     ticker = Ticker(instance, resources_for(notifier_for(webhook, smtp, recon_env)))
-    ticker.all([result.run_id])
+    ticker.all()
     rerun = run_day(instance, day, tags={ARRIVAL_TAG: arrived.isoformat()})  # same file, run again
-    ticker.all([rerun.run_id])
+    ticker.all()
     sla = [p for p in webhook.posts if "SLA" in p["blocks"][0]["text"]["text"]]
-    assert len(sla) == 1  # the breach of that arrival, once
-    assert sla[0]["text"].startswith(f"[CRITICAL] SLA estourado em {day}")
+    assert len(sla) == 1  # the warning of that arrival, once
+    assert sla[0]["text"].startswith(f"[HIGH] SLA em risco em {day}")
     mail = next(m for m in smtp.messages if "SLA" in m["Subject"])
-    assert_failure_fields(sla[0], mail, result.run_id, day, "publicadas 2", recon_env)
-    assert "limite 20 min" in email_body(mail)
+    assert_failure_fields(sla[0], mail, result.run_id, day, "publicadas 19", recon_env)
+    assert "limite 20 min" in email_body(
+        mail
+    ) and "Runbook: docs/runbook.md#timeout-20-minutes" in email_body(mail)
     assert len(webhook.posts) == 3  # + each run's success message (with the failed SLA check listed)
+    assert rerun.success
+
+    # 25 minutes after the arrival the run's deadline stops it: one CRITICAL timeout alert, no SLA one.
+    late = run_day(instance, day, tags={ARRIVAL_TAG: (arrived - timedelta(minutes=6)).isoformat()})
+    assert not late.success
+    ticker.all()
+    assert len(webhook.posts) == 4 and len(smtp.messages) == 4
+    assert webhook.posts[3]["text"].startswith(
+        f"[CRITICAL] Conciliação de {day} excedeu o prazo de 20 minutos | data {day} | job {late.run_id} | "
+        "Prazo estourado na etapa arquivos_fornecedor"
+    )
+    body = email_body(smtp.messages[3])
+    checkpoint = f"{recon_env / 'checkpoints'}/{late.run_id}/checkpoint.json"
+    for needle in (f"Checkpoint: {checkpoint}\n", "Checkpoint status: TIMEOUT\n", "#timeout-20-minutes\n"):
+        assert needle in body, (needle, body)
 
 
 def test_a_run_still_going_past_the_sla_is_alerted_before_it_ends(instance, webhook, smtp, tmp_path):
