@@ -368,7 +368,9 @@ def failure_alert(facts: FailureFacts) -> Alert:
         fields["Origem"] = tags[ORIGIN_TAG]
     if facts.step_errors:
         fields["Etapa com falha"] = ", ".join(sorted({e.step_key for e in facts.step_errors}))
-        fields["Erro"] = "; ".join(dict.fromkeys(e.cause for e in facts.step_errors))[:MAX_FIELD_CHARS]
+        causes = [e.cause for e in facts.step_errors if e.error_type != "DagsterAssetCheckFailedError"]
+        if causes:  # a blocking check's own "1 blocking asset check failed" says nothing the check does not
+            fields["Erro"] = "; ".join(dict.fromkeys(causes))[:MAX_FIELD_CHARS]
     if other_failed:
         fields["Outras checagens com falha"] = ", ".join(other_failed)
     if tags.get("dagster/retry_number"):
