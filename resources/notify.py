@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from typing import Any
 
@@ -42,6 +42,7 @@ SECTION_LIMIT = 2900  # Slack: ~3000 characters per section text
 HEADER_LIMIT = 150
 MAX_FIELDS = 10
 TLS_MODES = ("none", "starttls", "ssl")
+RUNBOOK_PATH = "docs/runbook.md"
 
 
 def slack_escape(text: str) -> str:
@@ -69,6 +70,19 @@ class Alert:
     proximo_passo: str = ""
     checkpoint: bool = True  # failure-like alerts point at the run's checkpoint folder
     chave: str = ""  # deduplication key (kind + run/check/state)
+    runbook: str = ""  # anchor of the docs/runbook.md section that says what to do
+    checkpoint_location: str | None = None  # the checkpoint's own ``checkpoint_location``, when read
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe copy (for a sensor cursor that keeps undelivered alerts)."""
+        doc = dict(self.__dict__)
+        doc["campos"] = {str(k): str(v) for k, v in self.campos.items()}
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Alert:
+        known = {k: v for k, v in doc.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
 
 
 @dataclass
@@ -79,6 +93,7 @@ class RenderedAlert:
     body: str
     link: str | None
     checkpoint: str | None
+    runbook: str | None = None
 
 
 class Notifier(EnvValidatedResource):
@@ -94,6 +109,7 @@ class Notifier(EnvValidatedResource):
     smtp_tls: str = "none"  # none | starttls | ssl
     smtp_ca_file: str = ""  # private CA bundle for the SMTP server's certificate (optional)
     ui_base_url: str = ""
+    runbook_url: str = ""  # e.g. https://git.example.com/recon/blob/main/docs/runbook.md
     checkpoint_uri: str = "recon_data/checkpoints"
     timeout_s: float = 10.0
     max_attempts: int = 3
@@ -138,6 +154,17 @@ class Notifier(EnvValidatedResource):
     def redact(self, text: str) -> str:
         return redact(text, self._secrets())
 
+    def redacted(self, alert: Alert) -> Alert:
+        """``alert`` with every text redacted: safe to keep in a sensor cursor (the UI shows cursors)."""
+        r = self.redact
+        return replace(
+            alert,
+            titulo=r(alert.titulo),
+            motivo=r(alert.motivo),
+            proximo_passo=r(alert.proximo_passo),
+            campos={r(str(k)): r(str(v)) for k, v in alert.campos.items()},
+        )
+
     def run_link(self, run_id: str | None) -> str | None:
         if not (self.ui_base_url and run_id):
             return None
@@ -148,11 +175,21 @@ class Notifier(EnvValidatedResource):
             return None
         return f"{self.checkpoint_uri.rstrip('/')}/{run_id}/"
 
+    def runbook_link(self, anchor: str) -> str:
+        """``<RECON_RUNBOOK_URL>#anchor``, or the repository-relative ``docs/runbook.md#anchor``."""
+        base = self.runbook_url.strip() or RUNBOOK_PATH
+        return f"{base.split('#', 1)[0]}#{anchor}" if anchor else base
+
     # ---- rendering ----------------------------------------------------------------------------
     def render(self, alert: Alert) -> RenderedAlert:
         r = self.redact
         link = self.run_link(alert.job_id)
-        checkpoint = self.checkpoint_location(alert.job_id) if alert.checkpoint else None
+        checkpoint = (
+            (alert.checkpoint_location or self.checkpoint_location(alert.job_id))
+            if alert.checkpoint
+            else None
+        )
+        runbook = r(self.runbook_link(alert.runbook)) if alert.runbook else None
         facts: list[tuple[str, str]] = [("Severidade", alert.severidade)]
         if alert.data_referencia:
             facts.append(("Data de referência", alert.data_referencia))
@@ -182,6 +219,8 @@ class Notifier(EnvValidatedResource):
             lines += ["", "Execução: (RECON_UI_BASE_URL não configurada)"]
         if step:
             lines += ["", f"Próximo passo: {step}"]
+        if runbook:
+            lines += ["", f"Runbook: {runbook}"]
         body = "\n".join(lines) + "\n"
 
         fallback_bits = [f"[{alert.severidade}] {title}"]
@@ -240,6 +279,12 @@ class Notifier(EnvValidatedResource):
             context_bits.append(f"<{slack_escape(link)}|Abrir a execução no Dagster>")
         if step:
             context_bits.append(f"Próximo passo: {slack_escape(step)}")
+        if runbook:
+            context_bits.append(
+                f"<{slack_escape(runbook)}|Runbook>"
+                if "://" in runbook
+                else f"Runbook: {slack_escape(runbook)}"
+            )
         if context_bits:
             blocks.append(
                 {
@@ -254,6 +299,7 @@ class Notifier(EnvValidatedResource):
             body=body,
             link=link,
             checkpoint=checkpoint,
+            runbook=runbook,
         )
 
     # ---- delivery -----------------------------------------------------------------------------
@@ -291,9 +337,9 @@ class Notifier(EnvValidatedResource):
                 client.login(self.smtp_user, self.smtp_password)
             client.send_message(message)
 
-    def _attempt(self, channel: str, action: Callable[[], None], log: Any) -> str:
+    def _attempt(self, channel: str, action: Callable[[], None], log: Any, attempts: int) -> str:
         last = ""
-        for attempt in range(1, max(1, self.max_attempts) + 1):
+        for attempt in range(1, max(1, attempts) + 1):
             try:
                 action()
                 return "ok"
@@ -306,27 +352,39 @@ class Notifier(EnvValidatedResource):
             except Exception as exc:  # a misconfiguration (e.g. a URL without scheme): do not retry
                 last = f"{type(exc).__name__}: {exc}"
                 break
-            if attempt < self.max_attempts:
+            if attempt < attempts:
                 delay = self.backoff_s * (2 ** (attempt - 1))
                 log.warning(
                     self.redact(
-                        f"alerta: {channel} falhou (tentativa {attempt}/{self.max_attempts}: {last}); "
+                        f"alerta: {channel} falhou (tentativa {attempt}/{attempts}: {last}); "
                         f"nova tentativa em {delay:.2f}s"
                     )
                 )
                 time.sleep(delay)
         return self.redact(f"erro: {last}")
 
-    def send(self, alert: Alert, log: Any = None) -> dict[str, str]:
-        """Render and deliver ``alert`` to every configured channel; never raises."""
+    def send(
+        self,
+        alert: Alert,
+        log: Any = None,
+        channels: list[str] | None = None,
+        attempts: int | None = None,
+    ) -> dict[str, str]:
+        """Render and deliver ``alert`` to every configured channel (or only ``channels``); never raises.
+
+        Returns ``{channel: "ok" | "erro: …"}``. ``attempts`` overrides ``max_attempts`` (a later
+        retry of an undelivered alert makes one attempt, so a receiver still down costs no backoff).
+        """
         log = log or LOG
         rendered = self.render(alert)
+        wanted = [c for c in self.channels if channels is None or c in channels]
+        tries = self.max_attempts if attempts is None else attempts
         outcome: dict[str, str] = {}
-        if self.slack_webhook_url:
-            outcome["slack"] = self._attempt("slack", lambda: self._post_slack(rendered.slack), log)
-        if self.smtp_host and self.recipients:
+        if "slack" in wanted:
+            outcome["slack"] = self._attempt("slack", lambda: self._post_slack(rendered.slack), log, tries)
+        if "email" in wanted:
             outcome["email"] = self._attempt(
-                "email", lambda: self._send_email(rendered.subject, rendered.body), log
+                "email", lambda: self._send_email(rendered.subject, rendered.body), log, tries
             )
         record = {
             "evento": "alerta",
@@ -335,6 +393,7 @@ class Notifier(EnvValidatedResource):
             "chave": alert.chave,
             "data_referencia": alert.data_referencia,
             "job_id": alert.job_id,
+            **({"reenvio": True} if channels is not None else {}),
             "entregas": outcome or {"log": "apenas registrado (nenhum canal configurado)"},
             "texto": rendered.text if not outcome else rendered.subject,
         }

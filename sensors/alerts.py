@@ -3,10 +3,14 @@
 Each incident is sent once. Run-scoped alerts (failure, success) are marked on the run itself with a
 ``recon/alerta_*`` tag, so even a reset sensor cursor cannot resend them; the cursor-based sensors
 (checks, SLA, freshness) keep a storage-id high-water mark and the keys they sent (bounded) in
-their cursor. Who reports what, so one incident is one message:
+their cursor; an alert a channel did not accept stays in the cursor and is retried on later ticks
+(``AlertCursor.retry_pending``). Every alert links to its ``docs/runbook.md`` section. Who reports what, so one incident is one message:
 
-* a run that fails (blocking check included) -> ``alerta_falha_execucao``; a missing file is the
-  same alert, titled as such; runs about to be retried are skipped (``dagster/will_retry``);
+* a run that fails (blocking check and the ``plausibilidade`` gate included) ->
+  ``alerta_falha_execucao``; a missing or rejected file, a timeout and a held publication are the
+  same alert, titled as such; runs about to be retried are skipped (``dagster/will_retry``). It and
+  ``alerta_dia_conciliado`` read run *records* (not run-status events), so CLI-started runs, which
+  carry no code-location origin, alert too;
 * a failed non-blocking check in a run that succeeded -> ``alerta_checagens`` (the SLA check goes
   to ``alerta_sla``); in a failed run, every failed check is listed in the run's failure alert;
 * a run past 18/20 minutes since the file arrived, or the SLA check failing -> ``alerta_sla``;
@@ -20,6 +24,7 @@ page anyone (failures still do).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +36,7 @@ from reconciliation_assets.assets.common import ARRIVAL_TAG
 from reconciliation_assets.partitions import TIMEZONE
 from resources.notify import Alert, Notifier
 from resources.settings import Deadlines, ReconRules
+from resources.storage import ReconStorage
 from sensors.events import AlertCursor, event_records_after, finished_runs_after, run_events
 
 PARTITION_TAG = "dagster/partition"
@@ -125,91 +131,367 @@ def about_to_retry(run: dg.DagsterRun, instance: dg.DagsterInstance) -> bool:
         return False
 
 
-# ---- alert builders (pure: instance + run in, Alert out) --------------------------------------------
-def failure_alert(instance: dg.DagsterInstance, run: dg.DagsterRun, failure_message: str | None) -> Alert:
+# ---- runbook sections (docs/runbook.md anchors; tests check that each one exists) -------------------
+RUNBOOK_DAILY = "daily-monitoring"
+RUNBOOK_FILE_MISSING = "file-missing"
+RUNBOOK_FILE_REJECTED = "file-rejected"
+RUNBOOK_TIMEOUT = "timeout-20-minutes"
+RUNBOOK_FAILURE = "reconciliation-failure"
+RUNBOOK_DELIVERY = "delivery-failure"
+RUNBOOK_DIVERGENCE = "abnormal-divergence-rate"
+RUNBOOK_GATES = "plausibility-gates"
+RUNBOOK_RESUME = "resume-from-checkpoint"
+RUNBOOK_CHECK = "failed-check"
+RUNBOOK_LATE = "late-date"
+RUNBOOK_ANCHORS = (
+    RUNBOOK_DAILY,
+    RUNBOOK_FILE_MISSING,
+    RUNBOOK_FILE_REJECTED,
+    RUNBOOK_TIMEOUT,
+    RUNBOOK_FAILURE,
+    RUNBOOK_DELIVERY,
+    RUNBOOK_DIVERGENCE,
+    RUNBOOK_GATES,
+    RUNBOOK_RESUME,
+    RUNBOOK_CHECK,
+    RUNBOOK_LATE,
+)
+GATE_CHECK = "plausibilidade"
+CHECK_RUNBOOK = {
+    GATE_CHECK: RUNBOOK_GATES,
+    "taxa_divergencia": RUNBOOK_DIVERGENCE,
+    PUBLICADA_NO_PRAZO: RUNBOOK_LATE,
+    SLA_PUBLICACAO: RUNBOOK_TIMEOUT,
+}
+REJECTED_MARKER = "Arquivo rejeitado"
+FILE_STEP = "arquivos_fornecedor"
+RUN_TIMEOUT_MARKER = "Exceeded maximum runtime"
+# Dagster's own wrappers around the error that really happened (a retried step ends in
+# "RetryRequested: Exceeded max_retries of 3", whose cause chain holds the real error).
+WRAPPER_ERRORS = {
+    None,
+    "RetryRequested",
+    "DagsterExecutionStepExecutionError",
+    "DagsterUserCodeExecutionError",
+    "DagsterMaxRetriesExceededError",
+    "DagsterExecutionInterruptedError",
+}
+
+
+# ---- facts about a failed run (read from the instance), then a pure builder ----------------------------
+@dataclass(frozen=True)
+class StepError:
+    step_key: str
+    error_type: str  # the root cause's class, e.g. InternalBaseError
+    message: str  # the root cause's first line
+    chain: tuple[str, ...]  # every message of the chain, outermost first (first lines)
+    user_failure: bool  # raised as dg.Failure (a deliberate, descriptive failure)
+
+    @property
+    def cause(self) -> str:
+        return f"{self.error_type}: {self.message}" if self.error_type else self.message
+
+
+@dataclass(frozen=True)
+class CheckFacts:
+    check_name: str
+    asset: str
+    description: str
+    severity: str  # ERROR | WARN
+    blocking: bool
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FailureFacts:
+    """Everything a failure alert says, gathered from the run, its event log and its checkpoint."""
+
+    run_id: str
+    job_name: str
+    tags: dict[str, str]
+    start: str | None = None
+    end: str | None = None
+    run_failure_message: str = ""
+    step_errors: tuple[StepError, ...] = ()
+    failed_checks: tuple[CheckFacts, ...] = ()
+    checkpoint: dict[str, Any] | None = None
+
+
+def root_cause(error: Any) -> tuple[str, str, tuple[str, ...]]:
+    """(type, first line, chain of first lines) of a SerializableErrorInfo's real error.
+
+    Follows ``cause`` (``raise … from …``) to the deepest error; an implicit ``context`` is only
+    followed out of Dagster's own wrappers, so a user's translated error stays the cause.
+    """
+    chain: list[Any] = []
+    current = error
+    while current is not None and len(chain) < 20:
+        chain.append(current)
+        nxt = current.cause
+        if nxt is None and current.cls_name in WRAPPER_ERRORS:
+            nxt = current.context
+        current = nxt
+    lines = tuple(_first_line(e.message) for e in chain)
+    real = [e for e in chain if e.cls_name not in WRAPPER_ERRORS]
+    root = real[-1] if real else chain[-1]
+    return root.cls_name or "", _first_line(root.message), lines
+
+
+def step_error_of(step_key: str, data: Any) -> StepError:
+    if data.error is None:
+        return StepError(step_key, "", "", (), data.user_failure_data is not None)
+    kind, line, chain = root_cause(data.error)
+    return StepError(step_key, kind, line, chain, data.user_failure_data is not None)
+
+
+def read_failure_facts(
+    instance: dg.DagsterInstance, run: dg.DagsterRun, checkpoint: dict[str, Any] | None
+) -> FailureFacts:
     events = run_events(
-        instance, run.run_id, dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        instance,
+        run.run_id,
+        dg.DagsterEventType.STEP_FAILURE,
+        dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+        dg.DagsterEventType.RUN_FAILURE,
     )
-    step_errors = [
-        (e.step_key, _first_line(e.event_specific_data.error.message if e.event_specific_data.error else ""))
-        for e in events
-        if e.event_type == dg.DagsterEventType.STEP_FAILURE
-    ]
-    blocking = [
-        e.event_specific_data
-        for e in events
-        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
-        and not e.event_specific_data.passed
-        and e.event_specific_data.blocking
-        and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR
-    ]
-    other_failed = [
-        f"{e.event_specific_data.check_name} ({e.event_specific_data.severity.value})"
-        for e in events
-        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
-        and not e.event_specific_data.passed
-        and e.event_specific_data not in blocking
-        and _metadata_value(e.event_specific_data.metadata.get("publicada")) is not False
-    ]
-    day = run.tags.get(PARTITION_TAG)
+    steps, checks, run_message = [], [], ""
+    for e in events:
+        if e.event_type == dg.DagsterEventType.STEP_FAILURE:
+            steps.append(step_error_of(e.step_key, e.event_specific_data))
+        elif e.event_type == dg.DagsterEventType.RUN_FAILURE:
+            run_message = e.message or run_message
+        elif not e.event_specific_data.passed:
+            ev = e.event_specific_data
+            checks.append(
+                CheckFacts(
+                    check_name=ev.check_name,
+                    asset=ev.asset_key.to_user_string(),
+                    description=ev.description or "",
+                    severity=ev.severity.value,
+                    blocking=bool(ev.blocking),
+                    metadata={k: _metadata_value(v) for k, v in ev.metadata.items()},
+                )
+            )
     start, end = _run_times(instance, run.run_id)
-    missing = any(MISSING_FILE_MARKER in msg for _, msg in step_errors)
-    fields: dict[str, Any] = {"Job": run.job_name}
-    if run.tags.get(ORIGIN_TAG):
-        fields["Origem"] = run.tags[ORIGIN_TAG]
-    if step_errors:
-        fields["Etapa com falha"] = ", ".join(sorted({k for k, _ in step_errors}))
+    return FailureFacts(
+        run_id=run.run_id,
+        job_name=run.job_name,
+        tags=dict(run.tags),
+        start=start,
+        end=end,
+        run_failure_message=run_message,
+        step_errors=tuple(steps),
+        failed_checks=tuple(checks),
+        checkpoint=checkpoint,
+    )
+
+
+def read_checkpoint(storage: Any, run: dg.DagsterRun) -> dict[str, Any] | None:
+    """The run's ``checkpoint.json`` (its own folder, else the root run's); None when absent/unreadable."""
+    from reconciliation_assets.checkpoint import checkpoint_location
+
+    for job_id in dict.fromkeys([run.run_id, run.tags.get("dagster/root_run_id") or run.run_id]):
+        try:
+            doc = storage.read_json(checkpoint_location(storage.checkpoint_uri, job_id))
+        except Exception:  # unreadable (S3 down, half-written): the alert goes out without it
+            doc = None
+        if isinstance(doc, dict):
+            return doc
+    return None
+
+
+def _checkpoint_fields(checkpoint: dict[str, Any] | None) -> dict[str, str]:
+    if not checkpoint:
+        return {}
+    out: dict[str, str] = {}
+    if checkpoint.get("status"):
+        out["Checkpoint status"] = str(checkpoint["status"])
+    progress = checkpoint.get("progress") or {}
+    if isinstance(progress, dict):
+        if progress.get("total_lines") is not None:
+            out["Linhas processadas"] = (
+                f"{progress.get('processed_lines', 0)} de {progress['total_lines']}"
+                f" (pendentes {progress.get('pending_lines', 0)})"
+            )
+        if progress.get("last_completed_unit"):
+            out["Última unidade concluída"] = str(progress["last_completed_unit"])
+    details = checkpoint.get("error_details")
+    if isinstance(details, dict) and details.get("stage"):
+        out["Etapa no checkpoint"] = str(details["stage"])
+    if checkpoint.get("resume"):
+        out["Retomar"] = str(checkpoint["resume"])[:MAX_FIELD_CHARS]
+    return out
+
+
+def _gate_fields(check: CheckFacts) -> dict[str, str]:
+    """Every scalar figure of the gate (observed and expected values, the operator release flag)."""
+    skip = {"motivo", "detalhe"}
+    return {
+        f"{check.check_name}.{k}": v
+        for k, v in _scalar_fields(
+            {k: v for k, v in check.metadata.items() if k not in skip}, limit=MAX_CHECK_FIELDS
+        ).items()
+    }
+
+
+def is_rejected_file(facts: FailureFacts) -> bool:
+    """User input error: the file itself was refused, so re-running the same file fails again."""
+    for err in facts.step_errors:
+        if any(line.startswith(REJECTED_MARKER) for line in err.chain) or err.message.startswith(
+            REJECTED_MARKER
+        ):
+            return True
+        if (
+            err.step_key == FILE_STEP
+            and err.user_failure
+            and not any(MISSING_FILE_MARKER in line for line in err.chain)
+        ):
+            return True
+    return False
+
+
+def failure_alert(facts: FailureFacts) -> Alert:
+    """The one message of a failed run (pure: facts in, Alert out)."""
+    tags = facts.tags
+    day = tags.get(PARTITION_TAG)
+    blocking = [c for c in facts.failed_checks if c.blocking and c.severity == "ERROR"]
+    other_failed = [
+        f"{c.check_name} ({c.severity})"
+        for c in facts.failed_checks
+        if c not in blocking and c.metadata.get("publicada") is not False
+    ]
+    checkpoint = facts.checkpoint or {}
+    status = str(checkpoint.get("status") or "").upper()
+    location = checkpoint.get("checkpoint_location") or None
+    fields: dict[str, Any] = {"Job": facts.job_name}
+    if tags.get(ORIGIN_TAG):
+        fields["Origem"] = tags[ORIGIN_TAG]
+    if facts.step_errors:
+        fields["Etapa com falha"] = ", ".join(sorted({e.step_key for e in facts.step_errors}))
+        causes = [e.cause for e in facts.step_errors if e.error_type != "DagsterAssetCheckFailedError"]
+        if causes:  # a blocking check's own "1 blocking asset check failed" says nothing the check does not
+            fields["Erro"] = "; ".join(dict.fromkeys(causes))[:MAX_FIELD_CHARS]
     if other_failed:
         fields["Outras checagens com falha"] = ", ".join(other_failed)
-    if run.tags.get("dagster/retry_number"):
-        fields["Tentativa"] = str(int(run.tags["dagster/retry_number"]) + 1)
-    if blocking:
-        reason = "; ".join(
-            f"checagem bloqueante {ev.check_name} ({ev.asset_key.to_user_string()}) falhou"
-            + (f": {ev.description}" if ev.description else "")
-            for ev in blocking
+    if tags.get("dagster/retry_number"):
+        fields["Tentativa"] = str(int(tags["dagster/retry_number"]) + 1)
+    fields.update(_checkpoint_fields(facts.checkpoint))
+    common = {
+        "data_referencia": day,
+        "job_id": facts.run_id,
+        "inicio": facts.start,
+        "fim": facts.end,
+        "campos": fields,
+        "checkpoint_location": location,
+        "chave": f"falha:{facts.run_id}",
+    }
+    gate = next((c for c in blocking if c.check_name == GATE_CHECK), None)
+    timed_out = (
+        status == "TIMEOUT"
+        or RUN_TIMEOUT_MARKER in facts.run_failure_message
+        or any(e.error_type == "DeadlineExceeded" for e in facts.step_errors)
+    )
+    if gate is not None:
+        # The gate's description carries every reason with its figures ("dia retido, nada publicado:
+        # ESCOPO_INTERNO_VAZIO: o arquivo tem 5 linhas válidas e …"); ``motivo`` holds the codes.
+        detail = gate.description or str(gate.metadata.get("detalhe") or "")
+        codes = str(gate.metadata.get("motivo") or "")
+        if codes and codes != "-":
+            fields["Portão"] = codes
+        fields.update(_gate_fields(gate))
+        return Alert(
+            tipo="plausibilidade",
+            severidade=str(gate.metadata.get("severidade_alerta") or "CRITICAL"),
+            titulo=f"Publicação de {day} retida pelo portão de plausibilidade",
+            motivo=f"{detail or codes or 'portão de plausibilidade reprovado'}. A saída anterior da data permanece.",
+            proximo_passo=(
+                "Confira a origem dos dados (arquivo e base interna) antes de publicar; se o dia é real, "
+                "publique deliberadamente com a tag recon/publicar_mesmo_assim=true (fica no manifesto)."
+            ),
+            runbook=RUNBOOK_GATES,
+            **common,
         )
-        reason += ". Publicação suspensa; a saída anterior da data permanece."
-        for ev in blocking[:2]:
-            for k, v in _scalar_fields(dict(ev.metadata), limit=6).items():
-                fields[f"{ev.check_name}.{k}"] = v
-        step = "Investigue a checagem na UI, corrija a origem dos dados e re-execute a partição."
-    elif step_errors:
-        reason = "; ".join(f"{k}: {m}" for k, m in step_errors)
-        step = "Re-execute a partir da falha (From failure) na UI; o checkpoint lista as etapas concluídas."
-    else:
-        reason = _first_line(failure_message) or "a execução falhou (veja os logs da execução)"
-        step = "Veja os logs da execução e re-execute a partição."
+    if timed_out:
+        limit_s = int(tags.get(dg.MAX_RUNTIME_SECONDS_TAG) or 1200)
+        reason = (
+            _first_line(
+                (checkpoint.get("error_details") or {}).get("message")
+                if isinstance(checkpoint.get("error_details"), dict)
+                else None
+            )
+            or _first_line(facts.run_failure_message)
+            or f"a execução passou de {limit_s // 60} min"
+        )
+        return Alert(
+            tipo="tempo_esgotado",
+            severidade="CRITICAL",
+            titulo=f"Conciliação de {day} excedeu o prazo de {limit_s // 60} minutos",
+            motivo=reason,
+            proximo_passo=(
+                "Re-execute a partir da falha (From failure): o checkpoint guarda o que já foi feito e a "
+                "retomada não refaz o trabalho concluído."
+            ),
+            runbook=RUNBOOK_TIMEOUT,
+            **common,
+        )
+    if is_rejected_file(facts) or any(
+        MISSING_FILE_MARKER in line for e in facts.step_errors for line in (e.message, *e.chain)
+    ):
+        fields.pop("Retomar", None)  # nothing to resume: the file is what must change
+    missing = any(MISSING_FILE_MARKER in line for e in facts.step_errors for line in (e.message, *e.chain))
     if missing:
-        when = "até o prazo" if run.tags.get(ORIGIN_TAG) == SAFETY_NET_ORIGIN else "para a data"
+        when = "até o prazo" if tags.get(ORIGIN_TAG) == SAFETY_NET_ORIGIN else "para a data"
         return Alert(
             tipo="arquivo_ausente",
             severidade="CRITICAL",
             titulo=f"Arquivo do fornecedor ausente para {day} ({when})",
-            motivo=reason,
-            data_referencia=day,
-            job_id=run.run_id,
-            inicio=start,
-            fim=end,
-            campos=fields,
+            motivo="; ".join(f"{e.step_key}: {e.cause}" for e in facts.step_errors),
             proximo_passo=(
                 f"Cobre o arquivo do fornecedor e deposite-o em <ingress>/{day}/; o sensor de ingresso "
                 "inicia a execução (ou materialize a partição na UI)."
             ),
-            chave=f"falha:{run.run_id}",
+            runbook=RUNBOOK_FILE_MISSING,
+            **common,
         )
+    if is_rejected_file(facts):
+        return Alert(
+            tipo="arquivo_rejeitado",
+            severidade="CRITICAL",
+            titulo=f"Arquivo do fornecedor rejeitado para {day}",
+            motivo="; ".join(f"{e.step_key}: {e.cause}" for e in facts.step_errors),
+            proximo_passo=(
+                f"Não re-execute: o mesmo arquivo será rejeitado de novo. Peça ao fornecedor o arquivo "
+                f"corrigido e deposite-o em <ingress>/{day}/ (substituindo o rejeitado); o sensor de "
+                "ingresso inicia uma nova execução."
+            ),
+            runbook=RUNBOOK_FILE_REJECTED,
+            **common,
+        )
+    if blocking:
+        reason = "; ".join(
+            f"checagem bloqueante {c.check_name} ({c.asset}) falhou"
+            + (f": {c.description}" if c.description else "")
+            for c in blocking
+        )
+        reason += ". Publicação suspensa; a saída anterior da data permanece."
+        for c in blocking[:2]:
+            for k, v in _scalar_fields(c.metadata, limit=6).items():
+                fields[f"{c.check_name}.{k}"] = v
+        step = "Investigue a checagem na UI, corrija a origem dos dados e re-execute a partição."
+    elif facts.step_errors:
+        reason = "; ".join(f"{e.step_key}: {e.cause}" for e in facts.step_errors)
+        step = "Re-execute a partir da falha (From failure) na UI; o checkpoint lista as etapas concluídas."
+    else:
+        reason = _first_line(facts.run_failure_message) or "a execução falhou (veja os logs da execução)"
+        step = "Veja os logs da execução e re-execute a partição."
     return Alert(
         tipo="falha_execucao",
         severidade="CRITICAL",
-        titulo=f"Falha na conciliação de {day}" if day else f"Falha na execução {run.job_name}",
+        titulo=f"Falha na conciliação de {day}" if day else f"Falha na execução {facts.job_name}",
         motivo=reason,
-        data_referencia=day,
-        job_id=run.run_id,
-        inicio=start,
-        fim=end,
-        campos=fields,
         proximo_passo=step,
-        chave=f"falha:{run.run_id}",
+        runbook=RUNBOOK_FAILURE,
+        **common,
     )
 
 
@@ -288,6 +570,7 @@ def success_alert(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Alert | N
         campos=kpis,
         checkpoint=False,
         chave=f"sucesso:{run.run_id}",
+        runbook=RUNBOOK_DAILY,
     )
 
 
@@ -299,7 +582,8 @@ def check_alert(instance: dg.DagsterInstance, evaluation: Any, run_id: str | Non
         tipo="checagem",
         severidade=_check_severity(evaluation),
         titulo=f"Checagem {evaluation.check_name} falhou em {asset}" + (f" ({day})" if day else ""),
-        motivo=evaluation.description or "a checagem não passou (veja os metadados)",
+        motivo=str(_metadata_value(evaluation.metadata.get("motivo")) or evaluation.description or "")
+        or "a checagem não passou (veja os metadados)",
         data_referencia=day,
         job_id=run_id,
         inicio=start,
@@ -310,6 +594,7 @@ def check_alert(instance: dg.DagsterInstance, evaluation: Any, run_id: str | Non
             **_scalar_fields(dict(evaluation.metadata)),
         },
         proximo_passo="Abra a checagem na UI (aba Checks do ativo) para os detalhes e exemplos.",
+        runbook=CHECK_RUNBOOK.get(evaluation.check_name, RUNBOOK_CHECK),
         # "D missed its deadline" is a fact about the date: re-running D does not repeat it.
         chave=(
             f"checagem:{asset}:{evaluation.check_name}:{day}"
@@ -320,40 +605,78 @@ def check_alert(instance: dg.DagsterInstance, evaluation: Any, run_id: str | Non
 
 
 # ---- sensors ----------------------------------------------------------------------------------------
-@dg.run_failure_sensor(
+RUN_ALERT_JOBS = {JOB_NAME, "__ASSET_JOB"}
+
+
+def finished_runs_of(
+    instance: dg.DagsterInstance, state: AlertCursor, status: dg.DagsterRunStatus
+) -> list[Any]:
+    """This project's runs that finished with ``status`` since the cursor (moves the cursor).
+
+    Read from the instance's run records, not from run-status events: a run started with
+    ``dagster job execute`` / ``dagster asset materialize`` has no code-location origin, and
+    Dagster's run-status sensors skip it.
+    """
+    records = finished_runs_after(instance, state.after)
+    for record in records:
+        state.after = max(state.after or 0.0, record.update_timestamp.timestamp())
+    return [
+        r.dagster_run
+        for r in records
+        if r.dagster_run.status == status and r.dagster_run.job_name in RUN_ALERT_JOBS
+    ]
+
+
+@dg.sensor(
     name="alerta_falha_execucao",
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Execução que falhou (inclui checagem bloqueante e arquivo ausente) → Slack/e-mail, uma vez por execução.",
+    description=(
+        "Execução que falhou (inclui checagem bloqueante, portão de plausibilidade, tempo esgotado, "
+        "arquivo ausente ou rejeitado) → Slack/e-mail, uma vez por execução; inclui execuções da CLI."
+    ),
 )
-def alerta_falha_execucao(context: dg.RunFailureSensorContext, notifier: Notifier) -> None:
-    run = context.dagster_run
-    if about_to_retry(run, context.instance):
-        context.log.info(f"execução {run.run_id} será tentada de novo; alerta adiado para a última tentativa")
-        return
-    if run.tags.get(FAILURE_SENT_TAG):
-        return
-    alert = failure_alert(context.instance, run, context.failure_event.message)
-    notifier.send(alert, log=context.log)
-    context.instance.add_run_tags(run.run_id, {FAILURE_SENT_TAG: _now_iso()})
+def alerta_falha_execucao(
+    context: dg.SensorEvaluationContext, notifier: Notifier, storage: ReconStorage
+) -> dg.SkipReason | None:
+    state = AlertCursor.load(context.cursor)
+    resent = state.retry_pending(notifier, context.log)
+    sent = 0
+    for run in finished_runs_of(context.instance, state, dg.DagsterRunStatus.FAILURE):
+        if run.tags.get(FAILURE_SENT_TAG) or state.seen(f"falha:{run.run_id}"):
+            continue
+        if about_to_retry(run, context.instance):
+            context.log.info(
+                f"execução {run.run_id} será tentada de novo; alerta adiado para a última tentativa"
+            )
+            continue
+        facts = read_failure_facts(context.instance, run, read_checkpoint(storage, run))
+        sent += state.send_once(notifier, failure_alert(facts), context.log)
+        context.instance.add_run_tags(run.run_id, {FAILURE_SENT_TAG: _now_iso()})
+    context.update_cursor(state.dump())
+    return None if sent or resent else dg.SkipReason("nenhuma execução nova com falha")
 
 
-@dg.run_status_sensor(
-    run_status=dg.DagsterRunStatus.SUCCESS,
+@dg.sensor(
     name="alerta_dia_conciliado",
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Dia publicado com sucesso → mensagem com os KPIs do dia (não para backfills).",
+    description="Dia publicado com sucesso → mensagem com os KPIs do dia (não para backfills); inclui execuções da CLI.",
 )
-def alerta_dia_conciliado(context: dg.RunStatusSensorContext, notifier: Notifier) -> None:
-    run = context.dagster_run
-    if run.tags.get(BACKFILL_TAG) or run.tags.get(SUCCESS_SENT_TAG):
-        return
-    alert = success_alert(context.instance, run)
-    if alert is None:
-        return
-    notifier.send(alert, log=context.log)
-    context.instance.add_run_tags(run.run_id, {SUCCESS_SENT_TAG: _now_iso()})
+def alerta_dia_conciliado(context: dg.SensorEvaluationContext, notifier: Notifier) -> dg.SkipReason | None:
+    state = AlertCursor.load(context.cursor)
+    resent = state.retry_pending(notifier, context.log)
+    sent = 0
+    for run in finished_runs_of(context.instance, state, dg.DagsterRunStatus.SUCCESS):
+        if run.tags.get(BACKFILL_TAG) or run.tags.get(SUCCESS_SENT_TAG):
+            continue
+        alert = success_alert(context.instance, run)
+        if alert is None:
+            continue
+        sent += state.send_once(notifier, alert, context.log)
+        context.instance.add_run_tags(run.run_id, {SUCCESS_SENT_TAG: _now_iso()})
+    context.update_cursor(state.dump())
+    return None if sent or resent else dg.SkipReason("nenhum dia novo publicado")
 
 
 @dg.sensor(
@@ -364,6 +687,7 @@ def alerta_dia_conciliado(context: dg.RunStatusSensorContext, notifier: Notifier
 )
 def alerta_checagens(context: dg.SensorEvaluationContext, notifier: Notifier) -> dg.SkipReason | None:
     state = AlertCursor.load(context.cursor)
+    state.retry_pending(notifier, context.log)
     records = finished_runs_after(context.instance, state.after)
     sent = 0
     for record in records:
@@ -442,6 +766,7 @@ def sla_alert(
             if not published
             else "Registre o atraso; verifique volume do arquivo e a base interna (pool base_interna)."
         ),
+        runbook=RUNBOOK_TIMEOUT,
         # Keyed by the file's arrival, not the run: a re-run of a late day does not page again, and
         # the in-progress warning and the check's verdict on the same arrival are one alert.
         chave=f"sla:{day}:{int(arrival.timestamp())}:{level}",
@@ -458,6 +783,7 @@ def alerta_sla(
     context: dg.SensorEvaluationContext, notifier: Notifier, rules: ReconRules
 ) -> dg.SkipReason | None:
     state = AlertCursor.load(context.cursor)
+    state.retry_pending(notifier, context.log)
     sent = 0
 
     def deliver(alert: Alert) -> None:
@@ -513,6 +839,7 @@ def alerta_frescor(
     context: dg.SensorEvaluationContext, notifier: Notifier, deadlines: Deadlines
 ) -> dg.SkipReason | None:
     state = AlertCursor.load(context.cursor)
+    state.retry_pending(notifier, context.log)
     sent = 0
     for record in event_records_after(
         context.instance, dg.DagsterEventType.FRESHNESS_STATE_CHANGE, state.after
@@ -567,6 +894,7 @@ def freshness_alert(
             campos=fields,
             checkpoint=False,
             chave=f"frescor:{asset}:{change.new_state.value}:{int(change.state_change_timestamp)}",
+            runbook=RUNBOOK_DAILY,
         )
     return Alert(
         tipo="frescor",
@@ -591,6 +919,7 @@ def freshness_alert(
         ),
         checkpoint=False,
         chave=f"frescor:{asset}:{change.new_state.value}:{int(change.state_change_timestamp)}",
+        runbook=RUNBOOK_FILE_MISSING if which == "arquivo" else RUNBOOK_LATE,
     )
 
 

@@ -28,6 +28,8 @@ MAX_RUNS_PER_TICK = 100
 RESCAN_OVERLAP_S = 2.0  # re-read runs updated this close to the cursor (same-second updates)
 FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 MAX_KEYS = 1000  # dedup keys kept in a cursor; oldest dropped first
+MAX_PENDING = 50  # undelivered alerts kept for a later tick; oldest dropped first
+PENDING_MAX_AGE_S = 24 * 3600  # an alert still undelivered after this is dropped (and logged)
 FIRST_TICK_LOOKBACK_S = 24 * 3600  # an empty cursor (new sensor, reset cursor) replays at most this
 
 
@@ -77,10 +79,16 @@ def run_events(instance: dg.DagsterInstance, run_id: str, *types: dg.DagsterEven
 
 @dataclass
 class AlertCursor:
-    """A high-water mark (a storage id, or a run update time) plus the keys of alerts already sent."""
+    """A high-water mark (a storage id, or a run update time), the keys of alerts already sent, and
+    the alerts a channel has not accepted yet (``pending``: alert, channels still owed, first try).
+
+    An alert is marked sent on its first try; a channel that failed keeps it in ``pending`` and
+    later ticks try that channel again (once per tick), so each channel gets it exactly once.
+    """
 
     after: float | None = None
     sent: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_KEYS))
+    pending: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def load(cls, text: str | None) -> AlertCursor:
@@ -94,10 +102,17 @@ class AlertCursor:
             return cls(after=doc)
         if not isinstance(doc, dict):
             return cls()
-        return cls(after=doc.get("after"), sent=deque(doc.get("sent", []), maxlen=MAX_KEYS))
+        return cls(
+            after=doc.get("after"),
+            sent=deque(doc.get("sent", []), maxlen=MAX_KEYS),
+            pending=list(doc.get("pending", []))[-MAX_PENDING:],
+        )
 
     def dump(self) -> str:
-        return json.dumps({"after": self.after, "sent": list(self.sent)})
+        doc: dict[str, Any] = {"after": self.after, "sent": list(self.sent)}
+        if self.pending:
+            doc["pending"] = self.pending
+        return json.dumps(doc, ensure_ascii=False)
 
     def seen(self, key: str) -> bool:
         return key in self.sent
@@ -106,10 +121,49 @@ class AlertCursor:
         if key not in self.sent:
             self.sent.append(key)
 
+    def _owe(self, notifier: Any, alert: Any, outcome: dict[str, str], since: float) -> None:
+        failed = sorted(c for c, v in outcome.items() if v != "ok")
+        if failed:
+            self.pending.append(
+                {"alert": notifier.redacted(alert).to_json(), "channels": failed, "since": since}
+            )
+            del self.pending[:-MAX_PENDING]
+
     def send_once(self, notifier: Any, alert: Any, log: Any) -> bool:
         """Send ``alert`` unless its key was already sent; remember it. True when it went out."""
         if self.seen(alert.chave):
             return False
-        notifier.send(alert, log=log)
+        self._owe(notifier, alert, notifier.send(alert, log=log), time.time())
         self.mark(alert.chave)
         return True
+
+    def retry_pending(self, notifier: Any, log: Any, now: float | None = None) -> int:
+        """One more try of each undelivered alert on the channels that still owe it.
+
+        A channel that fails again is not tried for the rest of this tick (it is still down).
+        Returns how many channel deliveries succeeded.
+        """
+        from resources.notify import Alert
+
+        now = time.time() if now is None else now
+        down: set[str] = set()
+        delivered = 0
+        kept: list[dict[str, Any]] = []
+        for entry in self.pending:
+            if now - float(entry.get("since", now)) > PENDING_MAX_AGE_S:
+                log.error(
+                    f"alerta {entry['alert'].get('chave')} não entregue em {entry['channels']} após 24 h; descartado"
+                )
+                continue
+            owed = [c for c in entry["channels"] if c not in down]
+            if not owed:
+                kept.append(entry)
+                continue
+            outcome = notifier.send(Alert.from_json(entry["alert"]), log=log, channels=owed, attempts=1)
+            still = [c for c in entry["channels"] if c in down or outcome.get(c, "ok") != "ok"]
+            down.update(c for c in owed if outcome.get(c, "ok") != "ok")
+            delivered += sum(1 for c in owed if outcome.get(c) == "ok")
+            if still:
+                kept.append({**entry, "channels": still})
+        self.pending = kept
+        return delivered

@@ -14,9 +14,8 @@ from reconciliation_assets.assets.common import ARRIVAL_TAG
 from resources.notify import Alert, Notifier, slack_escape
 from resources.settings import Deadlines, ReconRules
 from sensors.alerts import (
+    ALERT_SENSORS,
     FAILURE_SENT_TAG,
-    alerta_checagens,
-    alerta_dia_conciliado,
     alerta_falha_execucao,
     alerta_frescor,
     alerta_sla,
@@ -32,6 +31,7 @@ from tests.receivers import (
 )
 
 pytest_plugins = ["tests.receivers"]  # the loopback receivers and the day harness
+LOG = logging.getLogger("recon.alertas.teste")
 DAY = "2024-03-10"
 UI = "http://dagster.interno:3000/"
 
@@ -57,27 +57,6 @@ def notifier_for(webhook, smtp, root, **overrides) -> Notifier:
     return Notifier(**{**config, **overrides})
 
 
-def fire_run_status(sensor, instance, run_id, resources):
-    """Evaluate a run status sensor for ``run_id``'s final event, as the daemon would."""
-    run = instance.get_run_by_id(run_id)
-    kind = (
-        dg.DagsterEventType.RUN_FAILURE
-        if run.status == dg.DagsterRunStatus.FAILURE
-        else dg.DagsterEventType.RUN_SUCCESS
-    )
-    event = next(e.dagster_event for e in instance.all_logs(run_id, of_type=kind))
-    context = dg.build_run_status_sensor_context(
-        sensor_name=sensor.name,
-        dagster_event=event,
-        dagster_instance=instance,
-        dagster_run=run,
-        resources=resources,
-    )
-    if kind == dg.DagsterEventType.RUN_FAILURE:
-        context = context.for_run_failure()
-    sensor(context)
-
-
 class Ticker:
     """Ticks the cursor-based sensors with their cursors kept between ticks, like the daemon."""
 
@@ -86,28 +65,28 @@ class Ticker:
 
     def tick(self, *sensors):
         for sensor in sensors:
-            context = dg.build_sensor_context(
+            with dg.build_sensor_context(
                 instance=self.instance, cursor=self.cursors.get(sensor.name), resources=self.resources
-            )
-            sensor(context)
-            self.cursors[sensor.name] = context.cursor
+            ) as context:
+                sensor(context)
+                self.cursors[sensor.name] = context.cursor
 
     def all(self, run_ids=()):
-        """Every alert sensor, twice, for the given finished runs (the second pass must add nothing)."""
+        """Every alert sensor, twice, for the finished runs (the second pass must add nothing)."""
         for _ in range(2):
-            for run_id in run_ids:
-                failed = self.instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
-                sensor = alerta_falha_execucao if failed else alerta_dia_conciliado
-                fire_run_status(sensor, self.instance, run_id, self.resources)
-            self.tick(alerta_checagens, alerta_sla, alerta_frescor)
+            self.tick(*ALERT_SENSORS)
 
 
 def resources_for(notifier):
-    return {"notifier": notifier, "rules": ReconRules(), "deadlines": Deadlines()}
+    from reconciliation_assets.resources_config import s3_resource
+    from resources.storage import ReconStorage
+
+    storage = ReconStorage(checkpoint_uri=notifier.checkpoint_uri, s3=s3_resource())
+    return {"notifier": notifier, "rules": ReconRules(), "deadlines": Deadlines(), "storage": storage}
 
 
 def email_body(message) -> str:
-    return message.get_content()
+    return message.get_content().replace("\r\n", "\n")
 
 
 def assert_failure_fields(post, message, run_id, day, reason, root):
@@ -128,7 +107,7 @@ def assert_failure_fields(post, message, run_id, day, reason, root):
         f"Execução: {link}",
         reason,
     ):
-        assert needle in body, needle
+        assert needle in body, (needle, body)
     assert message["To"] == "ops@empresa.example, dados@empresa.example"
 
 
@@ -236,12 +215,14 @@ def test_a_run_about_to_be_retried_is_not_alerted(recon_env, instance, webhook, 
     (recon_env / "base.duckdb").unlink()
     result = run_day(instance, DAY)
     resources = resources_for(notifier_for(webhook, smtp, recon_env))
+    ticker = Ticker(instance, resources)
     instance.add_run_tags(result.run_id, {"dagster/will_retry": "true"})
-    fire_run_status(alerta_falha_execucao, instance, result.run_id, resources)
+    ticker.tick(alerta_falha_execucao)
     assert webhook.posts == [] and smtp.messages == []
     instance.add_run_tags(result.run_id, {"dagster/will_retry": "false"})  # the last attempt
-    fire_run_status(alerta_falha_execucao, instance, result.run_id, resources)
-    assert len(webhook.posts) == 1
+    ticker.tick(alerta_falha_execucao)
+    ticker.tick(alerta_falha_execucao)
+    assert len(webhook.posts) == 1 and len(smtp.messages) == 1
 
 
 def test_a_failed_error_check_sends_exactly_one_message(recon_env, instance, webhook, smtp):
@@ -304,27 +285,43 @@ def test_a_blocking_check_is_reported_once_with_the_failed_run(recon_env, instan
     assert "Publicação suspensa" in email_body(smtp.messages[0])
 
 
-def test_an_sla_breach_sends_exactly_one_message(recon_env, instance, webhook, smtp):
+def test_an_sla_warning_and_a_deadline_breach_each_send_exactly_one_message(
+    recon_env, instance, webhook, smtp
+):
     day = today_sp()
     lines, base = matching_day(day, 10)
     write_day(recon_env, day, lines, base)
-    arrived = datetime.now(tz=UTC) - timedelta(minutes=25)
-    # The sensor's run stopped at its deadline; the operator's re-execution (its own 20 minutes)
-    # publishes the day late: that is the breach.
-    late_tags = {ARRIVAL_TAG: arrived.isoformat(), "dagster/parent_run_id": "execucao-que-estourou"}
-    result = run_day(instance, day, tags=late_tags)
+    arrived = datetime.now(tz=UTC) - timedelta(minutes=19)  # published past 18 min, before 20
+    result = run_day(instance, day, tags={ARRIVAL_TAG: arrived.isoformat()})
     assert result.success
     ticker = Ticker(instance, resources_for(notifier_for(webhook, smtp, recon_env)))
-    ticker.all([result.run_id])
-    rerun = run_day(instance, day, tags=late_tags)  # same file, run again
-    ticker.all([rerun.run_id])
+    ticker.all()
+    rerun = run_day(instance, day, tags={ARRIVAL_TAG: arrived.isoformat()})  # same file, run again
+    ticker.all()
     sla = [p for p in webhook.posts if "SLA" in p["blocks"][0]["text"]["text"]]
-    assert len(sla) == 1  # the breach of that arrival, once
-    assert sla[0]["text"].startswith(f"[CRITICAL] SLA estourado em {day}")
+    assert len(sla) == 1  # the warning of that arrival, once
+    assert sla[0]["text"].startswith(f"[HIGH] SLA em risco em {day}")
     mail = next(m for m in smtp.messages if "SLA" in m["Subject"])
-    assert_failure_fields(sla[0], mail, result.run_id, day, "publicadas 2", recon_env)
-    assert "limite 20 min" in email_body(mail)
+    assert_failure_fields(sla[0], mail, result.run_id, day, "publicadas 19", recon_env)
+    assert "limite 20 min" in email_body(
+        mail
+    ) and "Runbook: docs/runbook.md#timeout-20-minutes" in email_body(mail)
     assert len(webhook.posts) == 3  # + each run's success message (with the failed SLA check listed)
+    assert rerun.success
+
+    # 25 minutes after the arrival the run's deadline stops it: one CRITICAL timeout alert, no SLA one.
+    late = run_day(instance, day, tags={ARRIVAL_TAG: (arrived - timedelta(minutes=6)).isoformat()})
+    assert not late.success
+    ticker.all()
+    assert len(webhook.posts) == 4 and len(smtp.messages) == 4
+    assert webhook.posts[3]["text"].startswith(
+        f"[CRITICAL] Conciliação de {day} excedeu o prazo de 20 minutos | data {day} | job {late.run_id} | "
+        "Prazo estourado na etapa arquivos_fornecedor"
+    )
+    body = email_body(smtp.messages[3])
+    checkpoint = f"{recon_env / 'checkpoints'}/{late.run_id}/checkpoint.json"
+    for needle in (f"Checkpoint: {checkpoint}\n", "Checkpoint status: TIMEOUT\n", "#timeout-20-minutes\n"):
+        assert needle in body, (needle, body)
 
 
 def test_a_run_still_going_past_the_sla_is_alerted_before_it_ends(instance, webhook, smtp, tmp_path):
@@ -456,8 +453,9 @@ def test_a_receiver_that_is_down_does_not_fail_the_run(recon_env, instance, down
     Ticker(instance, resources_for(notifier)).all([result.run_id])  # does not raise
     err = capfd.readouterr().err
     errors = [line for line in err.splitlines() if " - ERROR - " in line and '"evento": "alerta"' in line]
-    assert len(errors) == 1 and '"slack": "erro' in errors[0] and '"email": "erro' in errors[0]
-    assert err.count("nova tentativa") == 4  # 3 attempts per channel, with backoff between them
+    assert len(errors) == 2 and all('"slack": "erro' in e and '"email": "erro' in e for e in errors)
+    assert '"reenvio"' not in errors[0] and '"reenvio": true' in errors[1]  # tick 2 retries what is owed
+    assert err.count("nova tentativa") == 4  # 3 attempts per channel at first; a later retry makes 1
     assert instance.get_run_by_id(result.run_id).status == dg.DagsterRunStatus.SUCCESS
 
 
@@ -538,3 +536,264 @@ def test_no_secret_and_no_unmasked_nome_in_any_log_line_or_message(
     assert "***Xavier" in haystacks["event log"]  # the masked form is what the pandera check shows
     assert haystacks["event log"].count('"evento": "etapa"') == 5 + 2  # 5 stages, then 2 before the block
     assert '"evento": "alerta"' in haystacks["stdout/stderr"]  # the sensors' delivery lines were scanned
+
+
+# ---- failure causes, checkpoints, gates, CLI runs and undelivered alerts -----------------------------------
+RUNBOOK = "https://git.example.com/recon/blob/main/docs/runbook.md"
+
+
+class InternalBaseUnavailable(RuntimeError):
+    """A transient error the step's RetryPolicy retries (what a dropped Postgres connection looks like)."""
+
+
+def synthetic_failure(instance, kind: str):
+    """A small partitioned asset run that fails like the real chain does, with its real event log."""
+    from reconciliation_assets.partitions import daily_partitions
+
+    if kind == "retried":
+
+        @dg.asset(
+            name="base_interna_snapshot",
+            partitions_def=daily_partitions,
+            retry_policy=dg.RetryPolicy(max_retries=3, delay=0),
+        )
+        def failing():
+            raise InternalBaseUnavailable(
+                "base interna indisponível: conexão recusada em db:5432\nsegunda linha"
+            )
+
+        assets = [failing]
+    else:  # the real blocking plausibility gate (checks/plausibility.py) on divergencias
+        from checks.plausibility import compare_inputs, plausibility_check
+
+        @dg.asset(
+            name="divergencias",
+            partitions_def=daily_partitions,
+            check_specs=[dg.AssetCheckSpec("plausibilidade", asset="divergencias", blocking=True)],
+        )
+        def gated():
+            yield dg.MaterializeResult()
+            yield plausibility_check(
+                {"linhas_validas": 5, "linhas_base_escopo": 0, "casadas": 0, "taxa_divergencia": 1.0},
+                min_taxa_casamento=0.5,
+                max_taxa_divergencia=0.9,
+                released=False,
+                inputs_change=compare_inputs({}, None),
+            )
+
+        assets = [gated]
+    job = dg.define_asset_job("daily_reconciliation", partitions_def=daily_partitions)
+    result = (
+        dg.Definitions(assets=assets, jobs=[job])
+        .resolve_job_def("daily_reconciliation")
+        .execute_in_process(partition_key=DAY, instance=instance, raise_on_error=False)
+    )
+    assert not result.success
+    return result
+
+
+def test_a_retried_step_alerts_its_real_cause_with_the_runbook_link(instance, webhook, smtp, tmp_path):
+    result = synthetic_failure(instance, "retried")
+    ticker = Ticker(instance, resources_for(notifier_for(webhook, smtp, tmp_path, runbook_url=RUNBOOK)))
+    ticker.all()
+    assert len(webhook.posts) == 1 and len(smtp.messages) == 1
+    cause = "InternalBaseUnavailable: base interna indisponível: conexão recusada em db:5432"
+    assert webhook.posts[0]["text"] == (
+        f"[CRITICAL] Falha na conciliação de {DAY} | data {DAY} | job {result.run_id} | "
+        f"base_interna_snapshot: {cause}"
+    )
+    body = email_body(smtp.messages[0])
+    assert f"Erro: {cause}\n" in body and "max_retries" not in body and "segunda linha" not in body
+    assert f"Runbook: {RUNBOOK}#reconciliation-failure\n" in body
+    assert f"<{RUNBOOK}#reconciliation-failure|Runbook>" in json.dumps(webhook.posts[0]["blocks"])
+
+
+def test_a_timeout_checkpoint_alerts_critical_with_the_20_minute_deadline(instance, webhook, smtp, tmp_path):
+    result = synthetic_failure(instance, "retried")
+    location = f"{tmp_path / 'checkpoints'}/{result.run_id}/checkpoint.json"
+    (tmp_path / "checkpoints" / result.run_id).mkdir(parents=True)
+    checkpoint = {
+        "job_id": result.run_id,
+        "start_time": "2024-03-11T07:00:00-03:00",
+        "end_time": "2024-03-11T07:20:00-03:00",
+        "status": "TIMEOUT",
+        "data_referencia": DAY,
+        "progress": {
+            "total_lines": 1000000,
+            "processed_lines": 600000,
+            "pending_lines": 400000,
+            "last_completed_unit": "validacao",
+            "completed_units": ["arquivos_fornecedor", "validacao"],
+        },
+        "checkpoint_location": location,
+        "intermediate_data": "recon_data/work/data_referencia=2024-03-10",
+        "error_details": {
+            "error_type": "Timeout",
+            "message": "prazo de 20 min esgotado",
+            "stage": "base_interna",
+        },
+        "resume": "Re-execute From failure; arquivos_fornecedor e validacao não são refeitos.",
+    }
+    (tmp_path / "checkpoints" / result.run_id / "checkpoint.json").write_text(json.dumps(checkpoint))
+    Ticker(instance, resources_for(notifier_for(webhook, smtp, tmp_path))).all()
+    assert len(webhook.posts) == 1 and len(smtp.messages) == 1
+    assert webhook.posts[0]["text"] == (
+        f"[CRITICAL] Conciliação de {DAY} excedeu o prazo de 20 minutos | data {DAY} | job {result.run_id} | "
+        "prazo de 20 min esgotado"
+    )
+    body = email_body(smtp.messages[0])
+    for needle in (
+        f"Checkpoint: {location}\n",
+        "Checkpoint status: TIMEOUT\n",
+        "Linhas processadas: 600000 de 1000000 (pendentes 400000)\n",
+        "Última unidade concluída: validacao\n",
+        "Runbook: docs/runbook.md#timeout-20-minutes\n",  # RECON_RUNBOOK_URL unset: repo-relative
+    ):
+        assert needle in body, (needle, body)
+
+
+def test_a_failed_plausibility_gate_alerts_once_with_its_reason_and_figures(
+    instance, webhook, smtp, tmp_path
+):
+    result = synthetic_failure(instance, "gate")
+    Ticker(instance, resources_for(notifier_for(webhook, smtp, tmp_path))).all()
+    assert (
+        len(webhook.posts) == 1 and len(smtp.messages) == 1
+    )  # the failure sensor owns it, not alerta_checagens
+    assert webhook.posts[0]["text"].startswith(
+        f"[CRITICAL] Publicação de {DAY} retida pelo portão de plausibilidade | data {DAY} | job {result.run_id} | "
+        "dia retido, nada publicado: ESCOPO_INTERNO_VAZIO: o arquivo tem 5 linhas válidas"
+    )
+    body = email_body(smtp.messages[0])
+    reason = (
+        "Motivo: dia retido, nada publicado: ESCOPO_INTERNO_VAZIO: o arquivo tem 5 linhas válidas e a base "
+        "interna não tem nenhuma linha em escopo (base vazia, tabela errada ou só linhas de outras datas?); "
+        "DIVERGENCIA_ALTA: taxa_divergencia 100.00% acima do teto 90.00% (RECON_MAX_TAXA_DIVERGENCIA). "
+        "A saída anterior da data permanece.\n"
+    )
+    assert reason in body, body
+    assert "Erro:" not in body  # Dagster's "1 blocking asset check failed" is not the cause
+    for needle in (
+        "Portão: ESCOPO_INTERNO_VAZIO; DIVERGENCIA_ALTA\n",
+        "plausibilidade.linhas_validas: 5\n",
+        "plausibilidade.linhas_base_escopo: 0\n",
+        "plausibilidade.taxa_casamento: 0\n",
+        "plausibilidade.piso_taxa_casamento: 0.5\n",
+        "plausibilidade.taxa_divergencia: 1\n",
+        "plausibilidade.teto_taxa_divergencia: 0.9\n",
+        "recon/publicar_mesmo_assim=true",
+        "Runbook: docs/runbook.md#plausibility-gates\n",
+    ):
+        assert needle in body, (needle, body)
+
+
+def test_a_rejected_file_advises_fixing_and_resending_it(recon_env, instance, webhook, smtp):
+    write_day(recon_env, DAY, *matching_day(DAY, 3))
+    (recon_env / "ingress" / DAY / "transacoes.csv").write_text("", encoding="utf-8")  # no header at all
+    result = run_day(instance, DAY)
+    assert not result.success
+    Ticker(instance, resources_for(notifier_for(webhook, smtp, recon_env))).all()
+    assert len(webhook.posts) == 1 and len(smtp.messages) == 1
+    assert webhook.posts[0]["text"] == (
+        f"[CRITICAL] Arquivo do fornecedor rejeitado para {DAY} | data {DAY} | job {result.run_id} | "
+        "arquivos_fornecedor: HeaderError: transacoes.csv: arquivo vazio ou sem linha de cabeçalho (linha 1)."
+    )
+    body = email_body(smtp.messages[0])
+    assert (
+        "Próximo passo: Não re-execute: o mesmo arquivo será rejeitado de novo. Peça ao fornecedor o arquivo "
+        f"corrigido e deposite-o em <ingress>/{DAY}/ (substituindo o rejeitado)"
+    ) in body
+    assert "From failure" not in body and "Runbook: docs/runbook.md#file-rejected\n" in body
+
+
+def test_a_cli_run_failure_alerts_once(recon_env, webhook, smtp, tmp_path):
+    """`dagster job execute` runs carry no code-location origin: run-status sensors would skip them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    write_day(recon_env, DAY, *matching_day(DAY, 4))
+    (recon_env / "base.duckdb").unlink()  # the internal base is unreachable
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    cli = Path(sys.executable).with_name("dagster")
+    command = [
+        str(cli),
+        "job",
+        "execute",
+        "-m",
+        "reconciliation_assets.definitions",
+        "-j",
+        "daily_reconciliation",
+    ]
+    done = subprocess.run(
+        [*command, "--tags", json.dumps({"dagster/partition": DAY})],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        [run] = instance.get_runs()
+        assert run.status == dg.DagsterRunStatus.FAILURE
+        ticker = Ticker(instance, resources_for(notifier_for(webhook, smtp, recon_env)))
+        ticker.all()
+        ticker.all()
+    assert len(webhook.posts) == 1 and len(smtp.messages) == 1
+    assert webhook.posts[0]["text"].startswith(
+        f"[CRITICAL] Falha na conciliação de {DAY} | data {DAY} | job {run.run_id}"
+    )
+    assert (
+        "base_interna_snapshot: InternalBaseError: base interna não encontrada em" in webhook.posts[0]["text"]
+    )
+
+
+def test_an_alert_undelivered_while_the_webhook_is_down_is_sent_on_a_later_tick(
+    instance, webhook, smtp, tmp_path
+):
+    result = synthetic_failure(instance, "retried")
+    ticker = Ticker(instance, resources_for(notifier_for(webhook, smtp, tmp_path)))
+    webhook.fail_next = 3  # tick 1: all 3 attempts answer HTTP 500 (Slack is down)
+    ticker.tick(alerta_falha_execucao)
+    assert webhook.posts == [] and len(smtp.messages) == 1  # e-mail went out; Slack is owed
+    owed = json.loads(ticker.cursors["alerta_falha_execucao"])["pending"]
+    assert [(p["alert"]["chave"], p["channels"]) for p in owed] == [(f"falha:{result.run_id}", ["slack"])]
+    assert WEBHOOK_TOKEN not in ticker.cursors["alerta_falha_execucao"]
+    ticker.tick(alerta_falha_execucao)  # tick 2: Slack is back
+    assert len(webhook.posts) == 1 and len(smtp.messages) == 1
+    assert webhook.posts[0]["text"].startswith(f"[CRITICAL] Falha na conciliação de {DAY}")
+    ticker.tick(alerta_falha_execucao)  # tick 3: nothing more on either channel
+    assert len(webhook.posts) == 1 and len(smtp.messages) == 1
+    assert "pending" not in json.loads(ticker.cursors["alerta_falha_execucao"])
+
+
+def test_undelivered_alerts_are_bounded_and_expire_after_24_hours(webhook, smtp, tmp_path):
+    from sensors.events import MAX_PENDING, PENDING_MAX_AGE_S, AlertCursor
+
+    notifier = notifier_for(webhook, smtp, tmp_path, smtp_host="", max_attempts=1)
+    cursor = AlertCursor()
+    webhook.fail_next = MAX_PENDING + 10
+    for i in range(MAX_PENDING + 10):
+        cursor.send_once(
+            notifier, Alert(tipo="checagem", severidade="HIGH", titulo=f"a{i}", chave=f"k{i}"), LOG
+        )
+    restored = AlertCursor.load(cursor.dump())
+    assert len(restored.pending) == MAX_PENDING and restored.pending[0]["alert"]["chave"] == "k10"
+    restored.pending[0]["since"] -= PENDING_MAX_AGE_S + 1  # the oldest is past 24 h: dropped, not sent
+    assert restored.retry_pending(notifier, LOG) == MAX_PENDING - 1
+    assert len(webhook.posts) == MAX_PENDING - 1 and restored.pending == []
+
+
+def test_every_runbook_anchor_an_alert_links_to_exists():
+    import re
+    from pathlib import Path
+
+    from sensors.alerts import RUNBOOK_ANCHORS
+
+    text = (Path(__file__).parents[1] / "docs" / "runbook.md").read_text(encoding="utf-8")
+    anchors = set(re.findall(r'<a id="([a-z0-9-]+)"></a>', text))
+    assert set(RUNBOOK_ANCHORS) <= anchors, set(RUNBOOK_ANCHORS) - anchors
+    assert Notifier().runbook_link("file-rejected") == "docs/runbook.md#file-rejected"
+    assert Notifier(runbook_url=RUNBOOK).runbook_link("timeout-20-minutes") == f"{RUNBOOK}#timeout-20-minutes"

@@ -124,6 +124,13 @@ VARIABLES: dict[str, tuple[str, str, tuple[str, str], object, str | None]] = {
         "https://dagster.empresa",
         None,
     ),
+    "RECON_RUNBOOK_URL": (
+        "https://git.example.com/recon/blob/main/docs/runbook.md",
+        "https://git.empresa/recon/docs/runbook.md",
+        ("notifier", "runbook_url"),
+        "https://git.empresa/recon/docs/runbook.md",
+        None,
+    ),
     "RECON_DUCKDB_MEMORY_LIMIT": ("512MB", "2GB", ("duckdb_engine", "memory_limit"), "2GB", None),
     "RECON_DUCKDB_THREADS": ("4", "2", ("duckdb_engine", "threads"), 2, "0"),
     "RECON_DUCKDB_TEMP_DIR": (
