@@ -22,6 +22,7 @@ import sensors.ingress as ingress
 from reconciliation_assets.assets.common import ARRIVAL_TAG
 from reconciliation_assets.cli import main as recon
 from reconciliation_assets.definitions import build_defs
+from reconciliation_assets.publication import TableFile, publish_day
 from resources.storage import ReconStorage
 from sensors.ingress import CHANGED_FILES_TAG, FILE_TAG
 from tests import servers
@@ -184,10 +185,10 @@ def test_csv_on_s3_runs_against_postgres_and_publishes_to_s3_like_the_local_path
     published = [
         o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket, Prefix="saida/").get("Contents", [])
     ]
+    tables = ("divergencias", "quarentena", "resumo_conciliacao")
     assert sorted(published) == sorted(
-        f"saida/{t}/data_referencia={DAY}/{f}"
-        for t in ("divergencias", "quarentena", "resumo_conciliacao")
-        for f in ("_manifest.json", "part-0.parquet")
+        [f"saida/{t}/data_referencia={DAY}/part-0.parquet" for t in tables]
+        + [f"saida/_manifestos/data_referencia={DAY}/{n}.json" for n in (*tables, "publicacao")]
     )
     encryption = client.head_object(
         Bucket=s3_bucket, Key=f"saida/divergencias/data_referencia={DAY}/part-0.parquet"
@@ -196,7 +197,7 @@ def test_csv_on_s3_runs_against_postgres_and_publishes_to_s3_like_the_local_path
     checkpoint = json.loads(
         client.get_object(Bucket=s3_bucket, Key=f"checkpoints/{result.run_id}/checkpoint.json")["Body"].read()
     )
-    assert checkpoint["status"] == "concluido"
+    assert checkpoint["status"] == "SUCCESS"
 
     changed.write_bytes(original)  # the local run reads the same day the S3 run read
     point_env(
@@ -238,7 +239,7 @@ def test_csv_on_s3_runs_against_postgres_and_publishes_to_s3_like_the_local_path
 
 
 def test_storage_round_trip_on_s3_with_kms_arguments(s3_env, s3_bucket, tmp_path):
-    """publish → manifest → read_json over S3, with SSE-KMS arguments accepted by the server."""
+    """publish_day → manifests → read_json over S3, with SSE-KMS arguments accepted by the server."""
     from dagster_aws.s3 import S3Resource
 
     storage = ReconStorage(
@@ -249,17 +250,19 @@ def test_storage_round_trip_on_s3_with_kms_arguments(s3_env, s3_bucket, tmp_path
     )
     local = tmp_path / "part.parquet"
     duckdb.sql(f"COPY (SELECT 1 AS x) TO '{local}' (FORMAT parquet)")
-    manifest = storage.publish(local, "divergencias", DAY, "run-1", 1)
-    stored = storage.read_json(f"s3://{s3_bucket}/saida/divergencias/data_referencia={DAY}/_manifest.json")
-    assert stored == json.loads(json.dumps(manifest, default=str))
+    record = publish_day(storage, DAY, "run-1", [TableFile("divergencias", local, 1)])
+    stored = storage.read_json(f"s3://{s3_bucket}/saida/_manifestos/data_referencia={DAY}/divergencias.json")
+    assert (stored["linhas"], stored["job_id"], stored["sha256"]) == (1, "run-1", record["tabelas"][0]["sha256"])
+    assert storage.read_json(f"s3://{s3_bucket}/saida/_manifestos/data_referencia={DAY}/publicacao.json") == record
     assert storage.read_json(f"s3://{s3_bucket}/saida/nao/existe.json") is None
     head = s3_client(s3_env).head_object(
         Bucket=s3_bucket, Key=f"saida/divergencias/data_referencia={DAY}/part-0.parquet"
     )
     assert (head["ServerSideEncryption"], head["SSEKMSKeyId"].endswith("alias/recon")) == ("aws:kms", True)
     keys = [o["Key"] for o in s3_client(s3_env).list_objects_v2(Bucket=s3_bucket)["Contents"]]
-    assert sorted(keys) == [
-        f"saida/divergencias/data_referencia={DAY}/_manifest.json",
+    assert sorted(keys) == [  # staging removed, no journal left
+        f"saida/_manifestos/data_referencia={DAY}/divergencias.json",
+        f"saida/_manifestos/data_referencia={DAY}/publicacao.json",
         f"saida/divergencias/data_referencia={DAY}/part-0.parquet",
     ]
     assert date.fromisoformat(stored["data_referencia"]) == date(2024, 3, 10)
