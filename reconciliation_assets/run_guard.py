@@ -32,7 +32,6 @@ from reconciliation_assets.engine.cancellation import ACTIVE_WATCHDOG, Watchdog
 
 BASIS_ARRIVAL = "chegada_do_arquivo"
 BASIS_RUN_START = "inicio_da_execucao"
-STATUS_TAG_TIMEOUT = "TIMEOUT"
 
 
 @dataclass(frozen=True)

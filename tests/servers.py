@@ -24,6 +24,7 @@ import ssl
 import struct
 import tempfile
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -287,3 +288,15 @@ def s3_bucket(s3_env: str) -> str:
     name = f"recon-{uuid.uuid4().hex[:12]}"
     s3_client(s3_env).create_bucket(Bucket=name)
     return name
+
+
+def wait_for(predicate, timeout: float, what: str, log: Path | None = None):
+    """Poll ``predicate`` every 0.2 s until it returns something truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    tail = log.read_text()[-3000:] if log is not None and log.exists() else ""
+    raise AssertionError(f"timed out waiting for {what}" + (f":\n{tail}" if tail else ""))

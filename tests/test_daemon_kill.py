@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,6 +20,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from tests.receivers import matching_day, write_day
+from tests.servers import wait_for
 from tests.test_daemon_start import ROOT, _home, _stop
 
 DAY_OFFSET = 1  # yesterday in São Paulo: inside the sensor's look-back window
@@ -48,16 +48,6 @@ def _runs_for(instance: dg.DagsterInstance, day: str) -> list:
     return instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": day}))
 
 
-def _wait(predicate, timeout: float, what: str, log: Path):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timeout waiting for {what}:\n{log.read_text()[-3000:]}")
-
-
 def test_daemon_killed_mid_tick_gives_exactly_one_run_per_file_version(recon_env, tmp_path):
     day = (datetime.now(ZoneInfo("America/Sao_Paulo")).date() - timedelta(days=DAY_OFFSET)).isoformat()
     lines, base = matching_day(day, 20)
@@ -74,11 +64,11 @@ def test_daemon_killed_mid_tick_gives_exactly_one_run_per_file_version(recon_env
     instance = dg.DagsterInstance.from_config(str(home))
     daemon = _start(home, env, log)
     try:
-        _wait(lambda: _sensor_ticks(instance), 120, "the first sensor tick", log)
+        wait_for(lambda: _sensor_ticks(instance), 120, "the first sensor tick", log)
         os.killpg(daemon.pid, signal.SIGKILL)  # mid-tick: the tick exists, its outcome may not
         daemon.wait(10)
         daemon = _start(home, env, log)
-        _wait(
+        wait_for(
             lambda: [r for r in _runs_for(instance, day) if r.status == dg.DagsterRunStatus.SUCCESS],
             240,
             "the day's run to succeed",
@@ -86,7 +76,7 @@ def test_daemon_killed_mid_tick_gives_exactly_one_run_per_file_version(recon_env
         )
         # Another sensor tick after the run: nothing new for the same file version.
         seen = len(_sensor_ticks(instance))
-        _wait(lambda: len(_sensor_ticks(instance)) > seen, 90, "one more tick", log)
+        wait_for(lambda: len(_sensor_ticks(instance)) > seen, 90, "one more tick", log)
         runs = _runs_for(instance, day)
         assert len(runs) == 1, [(r.run_id, r.tags.get("dagster/run_key")) for r in runs]
         assert runs[0].tags["dagster/run_key"].startswith(f"{day}/transacoes.csv@")
@@ -94,9 +84,9 @@ def test_daemon_killed_mid_tick_gives_exactly_one_run_per_file_version(recon_env
         # A replaced file is a new version: exactly one more run.
         csv = recon_env / "ingress" / day / "transacoes.csv"
         csv.write_text(csv.read_text() + lines[0].replace("F1;", "F7;", 1).replace(";O0", ";N0", 1) + "\n")
-        _wait(lambda: len(_runs_for(instance, day)) == 2, 120, "the replaced file's run", log)
+        wait_for(lambda: len(_runs_for(instance, day)) == 2, 120, "the replaced file's run", log)
         seen = len(_sensor_ticks(instance))
-        _wait(lambda: len(_sensor_ticks(instance)) > seen, 90, "one more tick", log)
+        wait_for(lambda: len(_sensor_ticks(instance)) > seen, 90, "one more tick", log)
         assert len(_runs_for(instance, day)) == 2
     finally:
         _stop(daemon)

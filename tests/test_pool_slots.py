@@ -25,19 +25,10 @@ from dagster._daemon.monitoring.concurrency import execute_concurrency_slots_ite
 
 from deploy import render_instance_config as render
 from tests.pool_slot_job import hold_base_interna
+from tests.servers import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 POOL = "base_interna"
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_both_instance_files_free_the_slots_of_dead_runs():
@@ -81,12 +72,12 @@ def test_a_killed_run_worker_gives_its_pool_slot_back(tmp_path):
             )
             instance.launch_run(run.run_id, workspace)
 
-            pid = int(_wait(lambda: pid_file.exists() and pid_file.read_text(), 60, "the run worker"))
+            pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text(), 60, "the run worker"))
             info = instance.event_log_storage.get_concurrency_info(POOL)
             assert (info.slot_count, info.active_slot_count, info.active_run_ids) == (2, 1, {run.run_id})
 
             os.kill(pid, signal.SIGKILL)
-            _wait(
+            wait_for(
                 lambda: instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE,
                 30,
                 "the code server to mark the run failed",
