@@ -59,3 +59,11 @@ class DayPaths:
     @property
     def resumo(self) -> Path:
         return self.root / "resumo_conciliacao.parquet"
+
+    @property
+    def pendencias(self) -> Path:
+        return self.root / "pendencias.parquet"
+
+    @property
+    def estado_anterior(self) -> Path:
+        return self.root / "estado_anterior"

@@ -42,6 +42,7 @@ class TableFile:
     table: str
     local_file: Path
     rows: int
+    details: dict[str, Any] | None = None  # table-specific facts its manifest records
 
 
 def _ordered(tables: list[TableFile]) -> list[TableFile]:
@@ -86,6 +87,7 @@ def _table_manifest(journal: dict[str, Any], entry: dict[str, Any]) -> dict[str,
         "schema_version": SCHEMA_VERSION,
         "publicado_em": journal["iniciada_em"],
         "liberacao_operador": journal.get("liberacao_operador"),
+        **(entry.get("detalhes") or {}),
     }
 
 
@@ -113,6 +115,7 @@ def publish_day(
                 "tabela": table.table,
                 "linhas": table.rows,
                 "destino": storage.table_uri(table.table, data_referencia),
+                "detalhes": table.details,
                 **staged,
             }
         )

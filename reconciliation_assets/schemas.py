@@ -114,3 +114,27 @@ RESUMO = _schema(
         ]
     ]
 )
+
+SITUACOES = ("NOVA", "RECORRENTE", "EM_ABERTO", "RESOLVIDA")
+SITUACOES_ABERTAS = ("NOVA", "RECORRENTE", "EM_ABERTO")
+FAIXAS_IDADE = ("0-1", "2-7", "8-30", ">30")
+
+PENDENCIAS = _schema(
+    ("pendencia_id", "string", "SHA-256 de ordem_id|tipo_divergencia: a identidade da pendência entre datas", False),
+    ("ordem_id", "string", "chave de casamento", False),
+    ("tipo_divergencia", "string", "código da divergência (SPEC 4)", False),
+    ("fornecedor_id", "string", "como na última data em que esteve nas divergências", False),
+    ("severidade", "string", "como na última data em que esteve nas divergências", False),
+    ("valor_csv", "decimal(18,2)", "como na última data em que esteve nas divergências", True),
+    ("valor_base", "decimal(18,2)", "como na última data em que esteve nas divergências", True),
+    ("valor_diferenca", "decimal(19,2)", "como na última data em que esteve nas divergências", True),
+    ("detalhes", "string", "como na última data em que esteve nas divergências", False),
+    ("situacao", "string", "NOVA, RECORRENTE, EM_ABERTO, RESOLVIDA", False),
+    ("aberta_em", "date", "data em que a pendência abriu", False),
+    ("vista_em", "date", "última data em que esteve nas divergências", False),
+    ("resolvida_em", "date", "data da resolução (nula salvo RESOLVIDA)", True),
+    ("dias_em_aberto", "int32", "D - aberta_em, em dias corridos", False),
+    ("faixa_idade", "string", "0-1, 2-7, 8-30, >30 por dias_em_aberto", False),
+    ("job_id", "string", "id da execução Dagster", False),
+    ("timestamp", "timestamp(UTC)", "quando a execução calculou a linha", False),
+)

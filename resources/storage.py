@@ -278,6 +278,37 @@ class ReconStorage(EnvValidatedResource):
         """``<output>/_manifestos/data_referencia=D/<name>.json``: outside every table folder."""
         return join_uri(self.output_uri, MANIFESTS_DIR, f"data_referencia={data_referencia}", f"{name}.json")
 
+    def published_dates(self, table: str) -> list[str]:
+        """The dates that have ``table``'s partition file published, oldest first."""
+        prefix_marker = "data_referencia="
+        root = join_uri(self.output_uri, table)
+        dates: list[str] = []
+        if is_s3(root):
+            bucket, prefix = split_s3(root)
+            paginator = self._client().get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix + "/" + prefix_marker):
+                for obj in page.get("Contents", []):
+                    folder, _, name = obj["Key"][len(prefix) + 1 :].partition("/")
+                    if name == PART_FILE:
+                        dates.append(folder[len(prefix_marker) :])
+        elif Path(root).is_dir():
+            dates = [
+                p.parent.name[len(prefix_marker) :]
+                for p in Path(root).glob(f"{prefix_marker}*/{PART_FILE}")
+            ]
+        return sorted(dates)
+
+    def fetch_published(self, table: str, data_referencia: str, dest_dir: Path) -> Path:
+        """A local path holding D's published ``table`` file (downloaded from S3; the file itself locally)."""
+        uri = self.table_uri(table, data_referencia)
+        if not is_s3(uri):
+            return Path(uri)
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        bucket, key = split_s3(uri)
+        dest = dest_dir / f"{table}_{data_referencia}.parquet"
+        self._client().download_file(bucket, key, str(dest))
+        return dest
+
     def staging_uri(self, run_id: str, table: str) -> str:
         return join_uri(self.output_uri, "_staging", run_id, table, PART_FILE)
 

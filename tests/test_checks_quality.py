@@ -47,6 +47,8 @@ ALL_CHECKS = {
     "taxa_divergencia",
     "sla_publicacao",
     "publicada_no_prazo",
+    "cadeia_pendencias",
+    "cadeia_atual",
 }
 
 

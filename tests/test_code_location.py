@@ -34,6 +34,7 @@ def test_assets_carry_the_metadata_the_ui_shows():
         "quarentena",
         "base_interna_snapshot",
         "divergencias",
+        "pendencias",
         "resumo_conciliacao",
     }
     for key in graph.get_all_asset_keys():

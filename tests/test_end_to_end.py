@@ -98,7 +98,9 @@ def test_rerunning_a_date_replaces_it_with_the_same_rows(env):
     assert sorted(p.name for p in partition.iterdir()) == ["part-0.parquet"]  # only Parquet: any engine reads it
     manifests = env / "output" / "_manifestos" / f"data_referencia={DAY}"
     assert sorted(p.name for p in manifests.iterdir()) == [
+        "cadeia.json",
         "divergencias.json",
+        "pendencias.json",
         "publicacao.json",
         "quarentena.json",
         "resumo_conciliacao.json",
@@ -107,8 +109,8 @@ def test_rerunning_a_date_replaces_it_with_the_same_rows(env):
     assert (manifest["linhas"], manifest["job_id"]) == (len(rows2), second.run_id)
     record = json.loads((manifests / "publicacao.json").read_text())
     assert record["job_id"] == second.run_id and record["estado"] == "publicada"
-    assert [t["tabela"] for t in record["tabelas"]] == ["quarentena", "divergencias", "resumo_conciliacao"]
-    for t in ("quarentena", "resumo_conciliacao"):
+    assert [t["tabela"] for t in record["tabelas"]] == ["quarentena", "divergencias", "pendencias", "resumo_conciliacao"]
+    for t in ("quarentena", "pendencias", "resumo_conciliacao"):
         assert json.loads((manifests / f"{t}.json").read_text())["job_id"] == second.run_id
     assert not (env / "output" / "_staging").exists() or not any((env / "output" / "_staging").iterdir())
 

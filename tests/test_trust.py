@@ -33,7 +33,7 @@ from tests.chain import make_base
 from tests.receivers import check_results, matching_day, run_day, write_day
 
 DAY = "2024-03-10"
-TABLES = ("quarentena", "divergencias", "resumo_conciliacao")
+TABLES = ("quarentena", "divergencias", "pendencias", "resumo_conciliacao")
 
 
 def output_state(root: Path, day: str = DAY) -> dict[str, str]:
@@ -49,7 +49,7 @@ def output_state(root: Path, day: str = DAY) -> dict[str, str]:
 def job_ids(root: Path, day: str = DAY) -> set[str]:
     """The job_id of each of D's tables as published (from the data and the manifests)."""
     ids = set()
-    for table in ("divergencias", "resumo_conciliacao"):
+    for table in ("divergencias", "pendencias", "resumo_conciliacao"):
         part = root / "output" / table / f"data_referencia={day}" / "part-0.parquet"
         ids |= {r[0] for r in duckdb.sql(f"SELECT DISTINCT job_id FROM read_parquet('{part}')").fetchall()}
     manifests = root / "output" / "_manifestos" / f"data_referencia={day}"
@@ -71,7 +71,7 @@ def test_an_emptied_internal_base_is_gated_and_the_earlier_output_stays(recon_en
     first = run_day(instance, DAY)
     assert first.success
     before = output_state(recon_env)
-    assert len(before) == 7  # three tables, their three manifests and the publication record
+    assert len(before) == 10  # four tables, their four manifests, the publication record, the chain status
 
     make_base(recon_env / "base.duckdb", [])  # the ledger's table was emptied overnight
     gated = run_day(instance, DAY)

@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from checks.chain import CHAIN_CHECKS, chain_check, currency_check, report_later_dates
 from checks.deadlines import (
     DEADLINE_CHECKS,
     PUBLICADA_NO_PRAZO,
@@ -27,6 +28,13 @@ from checks.plausibility import (
 from checks.quality import DIVERGENCIAS_QUALITY_CHECKS, divergence_rate, divergences_expectations_check
 from reconciliation_assets import schemas
 from reconciliation_assets.assets.common import ARRIVAL_TAG, GROUP, OWNERS, TAGS, StageTimer
+from reconciliation_assets.breaks import (
+    compute_breaks,
+    mark_later_dates,
+    previous_state,
+    publication_details,
+    record_chain,
+)
 from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.divergence import compute_divergences
 from reconciliation_assets.engine.sql_models import ModelRunner
@@ -51,19 +59,50 @@ def arrival_time(context: dg.AssetExecutionContext, paths: DayPaths, engine) -> 
     return datetime.fromtimestamp(newest, tz=UTC)
 
 
-@dg.asset(
+# D's breaks depend on the previous date's: the self-dependency makes asset backfills run dates
+# oldest first (the data itself comes from the latest earlier *published* date, breaks.py).
+PREVIOUS_DATE = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
+
+
+@dg.multi_asset(
+    name="divergencias",
     partitions_def=daily_partitions,
-    deps=["transacoes_validadas", "base_interna_snapshot"],
-    group_name=GROUP,
-    owners=OWNERS,
-    tags=TAGS,
-    kinds={"duckdb", "parquet"},
-    description=(
-        "Uma linha por divergência: TIPO_1 só no arquivo, TIPO_2 só na base (dentro da cobertura), "
-        "TIPO_3_<CAMPO> um campo diferente. Publicada em Parquet só se o saldo fechar."
-    ),
-    metadata={"dagster/column_schema": schemas.DIVERGENCIAS},
-    check_specs=[*DIVERGENCIAS_CHECKS, *PLAUSIBILITY_CHECKS, *DIVERGENCIAS_QUALITY_CHECKS, *DEADLINE_CHECKS],
+    specs=[
+        dg.AssetSpec(
+            "divergencias",
+            deps=["transacoes_validadas", "base_interna_snapshot"],
+            group_name=GROUP,
+            owners=OWNERS,
+            tags=TAGS,
+            kinds={"duckdb", "parquet"},
+            description=(
+                "Uma linha por divergência: TIPO_1 só no arquivo, TIPO_2 só na base (dentro da cobertura), "
+                "TIPO_3_<CAMPO> um campo diferente. Publicada em Parquet só se o saldo fechar."
+            ),
+            metadata={"dagster/column_schema": schemas.DIVERGENCIAS},
+        ),
+        dg.AssetSpec(
+            "pendencias",
+            deps=["divergencias", dg.AssetDep("pendencias", partition_mapping=PREVIOUS_DATE)],
+            group_name=GROUP,
+            owners=OWNERS,
+            tags=TAGS,
+            kinds={"duckdb", "parquet"},
+            description=(
+                "Pendências entre datas (SPEC 5.4): cada (ordem_id, tipo_divergencia) aberta em D ou resolvida "
+                "em D, com situação NOVA/RECORRENTE/EM_ABERTO/RESOLVIDA, idade e faixa. Calculada sobre o estado "
+                "da última data anterior publicada; datas em ordem, da mais antiga à mais nova."
+            ),
+            metadata={"dagster/column_schema": schemas.PENDENCIAS},
+        ),
+    ],
+    check_specs=[
+        *DIVERGENCIAS_CHECKS,
+        *PLAUSIBILITY_CHECKS,
+        *DIVERGENCIAS_QUALITY_CHECKS,
+        *DEADLINE_CHECKS,
+        *CHAIN_CHECKS,
+    ],
 )
 def divergencias(
     context: dg.AssetExecutionContext,
@@ -116,7 +155,9 @@ def _divergences(
         sla_minutes=rules.sla_minutes,
         engine=engine,
     )
-    inputs = input_fingerprint(paths, engine)
+    previous = previous_state(storage, day, paths.estado_anterior)
+    breaks = compute_breaks(paths, day, previous, job_id=context.run_id, engine=engine)
+    inputs = {**input_fingerprint(paths, engine), "estado_anterior_pendencias": previous.reference()}
     published = published_record(storage, day)
     changed = compare_inputs(inputs, published)
     if changed.get("entradas_iguais_a_publicada") == "não":
@@ -137,11 +178,14 @@ def _divergences(
         *divergence_invariants(resumo),
         gate,
         divergences_expectations_check(paths.divergencias, resumo, context.run_id, engine),
+        chain_check(breaks, previous.data_referencia),
     ]
     publish = all(r.passed for r in results)
     total = sum(resumo[t] for t in TIPOS)
     earlier = earlier_publications(context.instance, day)
     published_at = None
+    chain_status: dict[str, Any] = {}
+    stale_later: list[str] = []
     if publish:
         publish_day(
             storage,
@@ -150,6 +194,12 @@ def _divergences(
             [
                 TableFile("quarentena", paths.quarentena, int(resumo["linhas_quarentena"])),
                 TableFile("divergencias", paths.divergencias, total),
+                TableFile(
+                    "pendencias",
+                    paths.pendencias,
+                    int(breaks["pendencias"]),
+                    details=publication_details(previous, breaks),
+                ),
                 TableFile("resumo_conciliacao", paths.resumo, 1),
             ],
             inputs=inputs,
@@ -157,7 +207,16 @@ def _divergences(
             before_commit=guard.check,
         )
         published_at = datetime.now(tz=UTC)
-        context.log.info(f"{day}: quarentena, divergências e resumo publicados juntos.")
+        context.log.info(f"{day}: quarentena, divergências, pendências e resumo publicados juntos.")
+        chain_status = record_chain(storage, day, previous)
+        later = mark_later_dates(storage, day, breaks["conteudo"], previous.atual)
+        report_later_dates(context.instance, later)
+        stale_later = [s["data_referencia"] for s in later if not s["atual"]]
+        if stale_later:
+            context.log.warning(
+                f"{day}: pendências das datas posteriores desatualizadas: {', '.join(stale_later)}; "
+                "re-execute-as em ordem, da mais antiga à mais nova."
+            )
     else:
         failed = ", ".join(r.check_name for r in results if not r.passed)
         context.log.error(
@@ -196,6 +255,7 @@ def _divergences(
         checagens={r.check_name: r.passed for r in [*results, *timing_checks]},
     )
     yield dg.MaterializeResult(
+        asset_key="divergencias",
         metadata={
             "dagster/row_count": total,
             "dagster/uri": dg.MetadataValue.path(storage.table_uri("divergencias", day)),
@@ -213,7 +273,51 @@ def _divergences(
                 processing_warn_minutes=rules.sla_warn_minutes,
             ),
             **timing,
-        }
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="pendencias",
+        metadata=breaks_metadata(
+            breaks,
+            previous_day=previous.data_referencia,
+            published=publish,
+            uri=storage.table_uri("pendencias", day),
+            stale_later=stale_later,
+        ),
     )
     yield from results
     yield from timing_checks
+    yield currency_check(chain_status) if publish else not_published_currency(previous)
+
+
+def breaks_metadata(
+    facts: dict[str, Any], *, previous_day: str | None, published: bool, uri: str, stale_later: list[str]
+) -> dict[str, Any]:
+    """Counts per situacao and age band and the amount at stake, numeric so the UI plots them."""
+    counts = (
+        "novas", "recorrentes", "em_aberto", "resolvidas", "abertas",
+        "faixa_0_1", "faixa_2_7", "faixa_8_30", "faixa_mais_30", "abertas_mais_7_dias",
+    )
+    return {
+        "dagster/row_count": int(facts["pendencias"]),
+        "dagster/uri": dg.MetadataValue.path(uri),
+        "publicada": published,
+        **{k: dg.MetadataValue.int(int(facts[k])) for k in counts},
+        "valor_em_aberto": dg.MetadataValue.float(float(facts["valor_em_aberto"])),
+        "valor_em_aberto_exato": str(facts["valor_em_aberto"]),
+        "estado_anterior": previous_day or "nenhum (primeira data)",
+        "datas_posteriores_desatualizadas": ", ".join(stale_later) or "-",
+    }
+
+
+def not_published_currency(previous) -> dg.AssetCheckResult:
+    """Nothing of D was published: its currency is what it would have been computed from."""
+    return currency_check(
+        {
+            "atual": previous.atual,
+            "motivo": "nada publicado nesta execução; estado anterior "
+            + ("atual" if previous.atual else "desatualizado"),
+            "estado_anterior": previous.reference(),
+            "avaliada_em": datetime.now(tz=UTC).isoformat(),
+        }
+    )

@@ -78,9 +78,9 @@ class ModelRunner:
         """Expose a small Arrow table or record-batch reader as ``relation``."""
         self.con.register(relation, table)
 
-    def register_model_view(self, model: str) -> None:
+    def register_model_view(self, model: str, relation: str | None = None) -> None:
         """Expose a parameter-free model as a view, so each reader streams it instead of storing it."""
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {model} AS {load_model(model)}")
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {relation or model} AS {load_model(model)}")
 
     def _bound(self, sql: str, params: dict[str, Any]) -> dict[str, Any]:
         wanted = set(_PARAM.findall(sql))

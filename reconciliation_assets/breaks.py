@@ -1,0 +1,154 @@
+"""Step 5: breaks carried across dates (SPEC 5.4; the rule is ``dbt_like_sql/pendencias.sql``).
+
+D's breaks are computed from the state of the latest earlier date E that has one published, so
+days without a file do not break the chain. Each publication of ``pendencias`` records what it
+was computed from (E and an order-free digest of E's rows) and its own digest; from that the
+chain's currency is derived: a date is *current* when its previous state is still the latest
+earlier one, with the same content, and is itself current. Re-running a past date with different
+results, or publishing a date in a gap, makes the later dates stale until they are re-run in order;
+``mark_later_dates`` records that in ``_manifestos/data_referencia=D/cadeia.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner, load_model
+from reconciliation_assets.publication import recover
+from resources.storage import ReconStorage
+
+TABLE = "pendencias"
+CHAIN = "cadeia"
+
+
+@dataclass(frozen=True)
+class PreviousState:
+    """P of SPEC 5.4: the latest earlier date with published breaks (None on the first date)."""
+
+    data_referencia: str | None = None
+    conteudo: str | None = None
+    local_file: Path | None = None
+    atual: bool = True  # False when P itself was computed from a state that has since changed
+
+    def reference(self) -> dict[str, str] | None:
+        if self.data_referencia is None:
+            return None
+        return {"data_referencia": self.data_referencia, "conteudo": self.conteudo or ""}
+
+
+def chain_status(storage: ReconStorage, day: str) -> dict[str, Any] | None:
+    return storage.read_json(storage.manifest_uri(day, CHAIN))
+
+
+def previous_state(storage: ReconStorage, day: str, dest_dir: Path) -> PreviousState:
+    earlier = [d for d in storage.published_dates(TABLE) if d < day]
+    if not earlier:
+        return PreviousState()
+    prior = earlier[-1]
+    recover(storage, prior)  # an interrupted publication of E is finished before E is read
+    manifest = storage.read_json(storage.manifest_uri(prior, TABLE)) or {}
+    status = chain_status(storage, prior) or {}
+    return PreviousState(
+        data_referencia=prior,
+        conteudo=manifest.get("conteudo"),
+        local_file=storage.fetch_published(TABLE, prior, dest_dir),
+        atual=bool(status.get("atual", True)),
+    )
+
+
+def compute_breaks(
+    paths: DayPaths,
+    day: str,
+    previous: PreviousState,
+    *,
+    job_id: str,
+    engine: EngineSettings,
+) -> dict[str, Any]:
+    """Write D's ``pendencias`` to the work folder; return its facts (pendencias_resumo.sql)."""
+    with ModelRunner(engine) as runner:
+        if previous.local_file is None:
+            runner.register_model_view("pendencias_estado_inicial", relation="pendencias_anteriores")
+        else:
+            runner.register_parquet("pendencias_anteriores", previous.local_file)
+        runner.register_parquet("divergencias", paths.divergencias)
+        runner.register_parquet("validadas", paths.validadas)
+        runner.register_parquet("base_interna", paths.base_interna)
+        runner.copy_to_parquet(
+            "pendencias",
+            paths.pendencias,
+            {"data_referencia": day, "job_id": job_id, "calculado_em": datetime.now(tz=UTC)},
+        )
+        runner.register_parquet("pendencias", paths.pendencias)
+        return runner.query_dicts(load_model("pendencias_resumo"))[0]
+
+
+def publication_details(previous: PreviousState, facts: dict[str, Any]) -> dict[str, Any]:
+    """What the ``pendencias`` manifest records so the chain's currency can be derived later."""
+    return {
+        "estado_anterior": previous.reference(),
+        "conteudo": facts["conteudo"],
+        "calculada_sobre_estado_atual": previous.atual,
+    }
+
+
+def _status(day: str, current: bool, why: str, previous: dict[str, str] | None) -> dict[str, Any]:
+    return {
+        "data_referencia": day,
+        "atual": current,
+        "motivo": why,
+        "estado_anterior": previous,
+        "avaliada_em": datetime.now(tz=UTC).isoformat(),
+    }
+
+
+def record_chain(storage: ReconStorage, day: str, previous: PreviousState) -> dict[str, Any]:
+    """D was just published: record whether it was computed from a current state."""
+    if previous.atual:
+        why = (
+            f"calculada sobre o estado de {previous.data_referencia}"
+            if previous.data_referencia
+            else "primeira data: sem estado anterior"
+        )
+    else:
+        why = (
+            f"calculada sobre o estado de {previous.data_referencia}, que está desatualizado: "
+            f"re-execute as datas a partir da primeira desatualizada, em ordem"
+        )
+    status = _status(day, previous.atual, why, previous.reference())
+    storage.write_json(storage.manifest_uri(day, CHAIN), status)
+    return status
+
+
+def mark_later_dates(
+    storage: ReconStorage, day: str, conteudo: str, current: bool
+) -> list[dict[str, Any]]:
+    """Re-derive the currency of every published date after D (oldest first); returns their status."""
+    later = [d for d in storage.published_dates(TABLE) if d > day]
+    prev_day, prev_content, prev_current = day, conteudo, current
+    statuses = []
+    for other in later:
+        manifest = storage.read_json(storage.manifest_uri(other, TABLE)) or {}
+        used = manifest.get("estado_anterior")
+        expected = {"data_referencia": prev_day, "conteudo": prev_content}
+        if used != expected:
+            used_day = (used or {}).get("data_referencia") or "nenhum"
+            why = (
+                f"calculada sobre o estado de {used_day}; o estado anterior agora é o de {prev_day} "
+                f"(re-executado ou publicado depois): re-execute {other} e as seguintes em ordem"
+                if used_day != prev_day
+                else f"o estado de {prev_day} mudou depois do cálculo: re-execute {other} e as seguintes em ordem"
+            )
+            is_current = False
+        elif not prev_current:
+            why, is_current = f"o estado de {prev_day} está desatualizado: re-execute em ordem", False
+        else:
+            why, is_current = f"calculada sobre o estado atual de {prev_day}", True
+        status = _status(other, is_current, why, used)
+        storage.write_json(storage.manifest_uri(other, CHAIN), status)
+        statuses.append(status)
+        prev_day, prev_content, prev_current = other, manifest.get("conteudo"), is_current
+    return statuses
