@@ -70,19 +70,33 @@ def currency_check(status: dict[str, Any]) -> dg.AssetCheckResult:
     )
 
 
-def report_later_dates(instance: dg.DagsterInstance, statuses: list[dict[str, Any]]) -> None:
-    """Record the re-derived currency of later dates on their own partitions (no run of theirs)."""
+def report_later_dates(
+    instance: dg.DagsterInstance, run_id: str, job_name: str, statuses: list[dict[str, Any]]
+) -> None:
+    """Record the re-derived currency of later dates on their own partitions, in this run's log.
+
+    Reported as this run's events (not runless ones: Dagster stores one runless evaluation per check
+    and partition, and a second one fails on a unique constraint), so the alert names this run.
+    """
     for status in statuses:
-        instance.report_runless_asset_event(
-            dg.AssetCheckEvaluation(
-                asset_key=dg.AssetKey("pendencias"),
-                check_name=CADEIA_ATUAL,
-                passed=bool(status["atual"]),
-                severity=dg.AssetCheckSeverity.WARN,
-                description=status["motivo"],
-                metadata=_metadata(status),
-                partition=status["data_referencia"],
-            )
+        evaluation = dg.AssetCheckEvaluation(
+            asset_key=dg.AssetKey("pendencias"),
+            check_name=CADEIA_ATUAL,
+            passed=bool(status["atual"]),
+            severity=dg.AssetCheckSeverity.WARN,
+            description=status["motivo"],
+            metadata=_metadata(status),
+            partition=status["data_referencia"],
+            blocking=False,
+        )
+        instance.report_dagster_event(
+            dg.DagsterEvent(
+                event_type_value=dg.DagsterEventType.ASSET_CHECK_EVALUATION.value,
+                job_name=job_name,
+                event_specific_data=evaluation,
+                message=f"cadeia_atual em {status['data_referencia']}: {status['motivo']}",
+            ),
+            run_id=run_id,
         )
 
 

@@ -123,9 +123,7 @@ def record_chain(storage: ReconStorage, day: str, previous: PreviousState) -> di
     return status
 
 
-def mark_later_dates(
-    storage: ReconStorage, day: str, conteudo: str, current: bool
-) -> list[dict[str, Any]]:
+def mark_later_dates(storage: ReconStorage, day: str, conteudo: str, current: bool) -> list[dict[str, Any]]:
     """Re-derive the currency of every published date after D (oldest first); returns their status."""
     later = [d for d in storage.published_dates(TABLE) if d > day]
     prev_day, prev_content, prev_current = day, conteudo, current

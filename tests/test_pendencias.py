@@ -47,7 +47,9 @@ class Chain:
         engine = EngineSettings(memory_limit="256MB", threads=1, temp_dir=str(root / "tmp"))
         self.facts[day] = compute_breaks(paths, day, self.previous, job_id=f"job-{day}", engine=engine)
         self.previous = PreviousState(data_referencia=day, local_file=paths.pendencias)
-        return {(r["ordem_id"], r["tipo_divergencia"]): r for r in read_rows(paths.pendencias, "pendencia_id")}
+        return {
+            (r["ordem_id"], r["tipo_divergencia"]): r for r in read_rows(paths.pendencias, "pendencia_id")
+        }
 
 
 def X_line(day: str, valor: str = "10.00", ordem: str = "X") -> str:
@@ -70,23 +72,55 @@ def test_spec_example_new_recurring_open_then_resolved_and_a_new_break(tmp_path)
     d1 = chain.day("2024-03-01", [X_line("2024-03-01")], [])
     assert list(d1) == [("X", "TIPO_1")]
     x = d1[("X", "TIPO_1")]
-    assert (x["situacao"], x["aberta_em"], x["vista_em"], x["resolvida_em"], x["dias_em_aberto"], x["faixa_idade"]) == (
-        "NOVA", D("2024-03-01"), D("2024-03-01"), None, 0, "0-1",
+    assert (
+        x["situacao"],
+        x["aberta_em"],
+        x["vista_em"],
+        x["resolvida_em"],
+        x["dias_em_aberto"],
+        x["faixa_idade"],
+    ) == (
+        "NOVA",
+        D("2024-03-01"),
+        D("2024-03-01"),
+        None,
+        0,
+        "0-1",
     )
     assert x["pendencia_id"] == pid("X", "TIPO_1") and x["job_id"] == "job-2024-03-01"
-    assert (x["fornecedor_id"], x["severidade"], str(x["valor_csv"]), x["valor_base"]) == ("F9", "HIGH", "10.00", None)
+    assert (x["fornecedor_id"], x["severidade"], str(x["valor_csv"]), x["valor_base"]) == (
+        "F9",
+        "HIGH",
+        "10.00",
+        None,
+    )
 
     d2 = chain.day("2024-03-02", [X_line("2024-03-02")], [])
     x = d2[("X", "TIPO_1")]
     assert (x["situacao"], x["aberta_em"], x["vista_em"], x["dias_em_aberto"]) == (
-        "RECORRENTE", D("2024-03-01"), D("2024-03-02"), 1,
+        "RECORRENTE",
+        D("2024-03-01"),
+        D("2024-03-02"),
+        1,
     )
 
     # 03-03: the file does not hold X and the base still lacks it: not compared, still open.
     d3 = chain.day("2024-03-03", [], [])
     x = d3[("X", "TIPO_1")]
-    assert (x["situacao"], x["aberta_em"], x["vista_em"], x["resolvida_em"], x["dias_em_aberto"], x["faixa_idade"]) == (
-        "EM_ABERTO", D("2024-03-01"), D("2024-03-02"), None, 2, "2-7",
+    assert (
+        x["situacao"],
+        x["aberta_em"],
+        x["vista_em"],
+        x["resolvida_em"],
+        x["dias_em_aberto"],
+        x["faixa_idade"],
+    ) == (
+        "EM_ABERTO",
+        D("2024-03-01"),
+        D("2024-03-02"),
+        None,
+        2,
+        "2-7",
     )
     assert x["job_id"] == "job-2024-03-03"
 
@@ -95,19 +129,41 @@ def test_spec_example_new_recurring_open_then_resolved_and_a_new_break(tmp_path)
     assert sorted(d4) == [("X", "TIPO_1"), ("X", "TIPO_3_VALOR")]
     resolved, new = d4[("X", "TIPO_1")], d4[("X", "TIPO_3_VALOR")]
     assert (resolved["situacao"], resolved["aberta_em"], resolved["vista_em"], resolved["resolvida_em"]) == (
-        "RESOLVIDA", D("2024-03-01"), D("2024-03-02"), D("2024-03-04"),
+        "RESOLVIDA",
+        D("2024-03-01"),
+        D("2024-03-02"),
+        D("2024-03-04"),
     )
-    assert (resolved["dias_em_aberto"], resolved["faixa_idade"], str(resolved["valor_csv"])) == (3, "2-7", "10.00")
+    assert (resolved["dias_em_aberto"], resolved["faixa_idade"], str(resolved["valor_csv"])) == (
+        3,
+        "2-7",
+        "10.00",
+    )
     assert (new["situacao"], new["aberta_em"], new["vista_em"], new["dias_em_aberto"]) == (
-        "NOVA", D("2024-03-04"), D("2024-03-04"), 0,
+        "NOVA",
+        D("2024-03-04"),
+        D("2024-03-04"),
+        0,
     )
-    assert (str(new["valor_csv"]), str(new["valor_base"]), str(new["valor_diferenca"]), new["severidade"]) == (
-        "10.00", "12.50", "-2.50", "MEDIUM",
+    assert (
+        str(new["valor_csv"]),
+        str(new["valor_base"]),
+        str(new["valor_diferenca"]),
+        new["severidade"],
+    ) == (
+        "10.00",
+        "12.50",
+        "-2.50",
+        "MEDIUM",
     )
     assert new["detalhes"].startswith("campo=valor;")
     facts = chain.facts["2024-03-04"]
     assert (facts["novas"], facts["resolvidas"], facts["abertas"], facts["abertas_antes"]) == (1, 1, 1, 1)
-    assert (facts["antes_sem_uma_linha"], facts["divergencias_sem_uma_abertura"], facts["pendencia_id_repetido"]) == (0, 0, 0)
+    assert (
+        facts["antes_sem_uma_linha"],
+        facts["divergencias_sem_uma_abertura"],
+        facts["pendencia_id_repetido"],
+    ) == (0, 0, 0)
     assert str(facts["valor_em_aberto"]) == "2.50"
 
 
@@ -121,7 +177,12 @@ def test_a_resolved_break_is_published_once_and_a_recurrence_is_a_new_opening(tm
     assert ("X", "TIPO_1") not in d3
     d4 = chain.day("2024-03-04", [X_line("2024-03-04", ordem="X")], [])  # X missing from the base again
     x = d4[("X", "TIPO_1")]
-    assert (x["situacao"], x["aberta_em"], x["dias_em_aberto"], x["resolvida_em"]) == ("NOVA", D("2024-03-04"), 0, None)
+    assert (x["situacao"], x["aberta_em"], x["dias_em_aberto"], x["resolvida_em"]) == (
+        "NOVA",
+        D("2024-03-04"),
+        0,
+        None,
+    )
 
 
 def test_resolved_then_diverging_the_next_day_reopens_on_that_day(tmp_path):
@@ -140,16 +201,21 @@ def test_a_valor_difference_that_changes_keeps_the_identity_and_takes_the_latest
     assert first["pendencia_id"] == second["pendencia_id"] == pid("X", "TIPO_3_VALOR")
     assert (str(first["valor_diferenca"]), first["severidade"]) == ("1.00", "MEDIUM")
     assert (second["situacao"], second["aberta_em"], second["vista_em"]) == (
-        "RECORRENTE", D("2024-03-01"), D("2024-03-02"),
+        "RECORRENTE",
+        D("2024-03-01"),
+        D("2024-03-02"),
     )
     assert (str(second["valor_base"]), str(second["valor_diferenca"]), second["severidade"]) == (
-        "8000.00", "-7990.00", "HIGH",
+        "8000.00",
+        "-7990.00",
+        "HIGH",
     )
     assert "valor_base=8000.00" in second["detalhes"]
     # An open break that is not compared again keeps the latest values it was seen with.
     d3 = chain.day("2024-03-03", [], [])
     assert (d3[("X", "TIPO_3_VALOR")]["situacao"], str(d3[("X", "TIPO_3_VALOR")]["valor_diferenca"])) == (
-        "EM_ABERTO", "-7990.00",
+        "EM_ABERTO",
+        "-7990.00",
     )
 
 
@@ -173,19 +239,32 @@ def test_the_first_date_ever_opens_every_divergence_as_new(tmp_path):
     assert sorted(d1) == [("V", "TIPO_3_VALOR"), ("X", "TIPO_1"), ("Z", "TIPO_2")]
     assert {r["situacao"] for r in d1.values()} == {"NOVA"}
     facts = chain.facts["2024-03-01"]
-    assert (facts["pendencias"], facts["novas"], facts["abertas_antes"], facts["divergencias"]) == (3, 3, 0, 3)
+    assert (facts["pendencias"], facts["novas"], facts["abertas_antes"], facts["divergencias"]) == (
+        3,
+        3,
+        0,
+        3,
+    )
     assert str(facts["valor_em_aberto"]) == "13.01"  # 10.00 (TIPO_1) + 3.00 (TIPO_2) + 0.01
 
 
 def test_an_internal_only_break_resolves_when_the_file_brings_it(tmp_path):
     chain = Chain(tmp_path)
     chain.day("2024-03-01", [], [("F7", "Z", "Caio", "A7", _ref("2024-03-01"), "3.00")])
-    d2 = chain.day("2024-03-02", [f"F7;Z;Caio;A7;{_ref('2024-03-01')};3.00"], [("F7", "Z", "Caio", "A7", _ref("2024-03-01"), "3.00")])
-    assert (d2[("Z", "TIPO_2")]["situacao"], d2[("Z", "TIPO_2")]["resolvida_em"]) == ("RESOLVIDA", D("2024-03-02"))
+    d2 = chain.day(
+        "2024-03-02",
+        [f"F7;Z;Caio;A7;{_ref('2024-03-01')};3.00"],
+        [("F7", "Z", "Caio", "A7", _ref("2024-03-01"), "3.00")],
+    )
+    assert (d2[("Z", "TIPO_2")]["situacao"], d2[("Z", "TIPO_2")]["resolvida_em"]) == (
+        "RESOLVIDA",
+        D("2024-03-02"),
+    )
 
 
 @pytest.mark.parametrize(
-    ("dias", "faixa"), [(0, "0-1"), (1, "0-1"), (2, "2-7"), (7, "2-7"), (8, "8-30"), (30, "8-30"), (31, ">30")]
+    ("dias", "faixa"),
+    [(0, "0-1"), (1, "0-1"), (2, "2-7"), (7, "2-7"), (8, "8-30"), (30, "8-30"), (31, ">30")],
 )
 def test_age_bands_are_inclusive_at_their_upper_edge(tmp_path, dias, faixa):
     with ModelRunner(EngineSettings(temp_dir=str(tmp_path))) as runner:

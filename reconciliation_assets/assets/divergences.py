@@ -208,10 +208,7 @@ def _divergences(
         )
         published_at = datetime.now(tz=UTC)
         context.log.info(f"{day}: quarentena, divergências, pendências e resumo publicados juntos.")
-        chain_status = record_chain(storage, day, previous)
-        later = mark_later_dates(storage, day, breaks["conteudo"], previous.atual)
-        report_later_dates(context.instance, later)
-        stale_later = [s["data_referencia"] for s in later if not s["atual"]]
+        chain_status, stale_later = _update_chain(context, storage, day, previous, breaks["conteudo"])
         if stale_later:
             context.log.warning(
                 f"{day}: pendências das datas posteriores desatualizadas: {', '.join(stale_later)}; "
@@ -290,13 +287,44 @@ def _divergences(
     yield currency_check(chain_status) if publish else not_published_currency(previous)
 
 
+def _update_chain(context, storage, day, previous, conteudo) -> tuple[dict[str, Any], list[str]]:
+    """After D is published: its chain status, and the later dates' re-derived (breaks.py).
+
+    Best effort: D is already published, so a failure here is logged, not raised; the statuses are
+    re-derived by the next publication of any earlier date.
+    """
+    try:
+        status = record_chain(storage, day, previous)
+        later = mark_later_dates(storage, day, conteudo, previous.atual)
+        report_later_dates(context.instance, context.run_id, context.job_name, later)
+    except Exception as exc:  # noqa: BLE001 - never turn a published day into a failed run
+        context.log.error(
+            f"{day}: publicado, mas o estado da cadeia de pendências não foi registrado: {exc!r}"
+        )
+        return {
+            "atual": previous.atual,
+            "motivo": f"estado da cadeia não registrado: {exc!r}",
+            "estado_anterior": previous.reference(),
+            "avaliada_em": datetime.now(tz=UTC).isoformat(),
+        }, []
+    return status, [s["data_referencia"] for s in later if not s["atual"]]
+
+
 def breaks_metadata(
     facts: dict[str, Any], *, previous_day: str | None, published: bool, uri: str, stale_later: list[str]
 ) -> dict[str, Any]:
     """Counts per situacao and age band and the amount at stake, numeric so the UI plots them."""
     counts = (
-        "novas", "recorrentes", "em_aberto", "resolvidas", "abertas",
-        "faixa_0_1", "faixa_2_7", "faixa_8_30", "faixa_mais_30", "abertas_mais_7_dias",
+        "novas",
+        "recorrentes",
+        "em_aberto",
+        "resolvidas",
+        "abertas",
+        "faixa_0_1",
+        "faixa_2_7",
+        "faixa_8_30",
+        "faixa_mais_30",
+        "abertas_mais_7_dias",
     )
     return {
         "dagster/row_count": int(facts["pendencias"]),
