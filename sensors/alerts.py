@@ -504,6 +504,7 @@ def success_alert(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Alert | N
         dg.DagsterEventType.ASSET_CHECK_EVALUATION,
     )
     summary = None
+    breaks = None
     failed_checks = []
     sla = None
     for e in events:
@@ -511,6 +512,8 @@ def success_alert(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Alert | N
             mat = e.event_specific_data.materialization
             if mat.asset_key == dg.AssetKey("resumo_conciliacao"):
                 summary = {k: _metadata_value(v) for k, v in mat.metadata.items()}
+            elif mat.asset_key == dg.AssetKey("pendencias"):
+                breaks = {k: _metadata_value(v) for k, v in mat.metadata.items()}
         elif e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             ev = e.event_specific_data
             if ev.check_name == SLA_PUBLICACAO:
@@ -551,6 +554,12 @@ def success_alert(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Alert | N
         "Diferença não explicada": f"{float(num('diferenca_nao_explicada')):.2f}",
         "SLA cumprido": "sim" if summary.get("sla_cumprido") else "não",
     }
+    if breaks:
+        kpis["Pendências"] = breaks_line(breaks)
+        if breaks.get("datas_posteriores_desatualizadas", "-") != "-":
+            kpis["Datas posteriores desatualizadas"] = (
+                f"{breaks['datas_posteriores_desatualizadas']} (re-execute em ordem)"
+            )
     if sla and sla.get("minutos_ate_publicacao") is not None:
         kpis["Chegada → publicação"] = f"{float(sla['minutos_ate_publicacao']):.1f} min"
     if run.tags.get(ORIGIN_TAG):
@@ -571,6 +580,16 @@ def success_alert(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Alert | N
         checkpoint=False,
         chave=f"sucesso:{run.run_id}",
         runbook=RUNBOOK_DAILY,
+    )
+
+
+def breaks_line(breaks: dict[str, Any]) -> str:
+    """'12 novas, 340 em aberto há mais de 7 dias, …' from the pendencias materialization."""
+    amount = f"{float(breaks.get('valor_em_aberto', 0)):,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    return (
+        f"{int(breaks.get('novas', 0))} novas, {int(breaks.get('recorrentes', 0))} recorrentes, "
+        f"{int(breaks.get('abertas', 0))} em aberto ({int(breaks.get('abertas_mais_7_dias', 0))} há mais de 7 dias), "
+        f"{int(breaks.get('resolvidas', 0))} resolvidas; R$ {amount} em aberto"
     )
 
 

@@ -415,6 +415,7 @@ def test_a_fail_freshness_state_sends_exactly_one_message(instance, webhook, smt
 def test_a_healthy_day_sends_one_success_message_with_kpis(recon_env, instance, webhook, smtp):
     day = today_sp()
     lines, base = matching_day(day, 40)
+    lines.append(f"F9;FALTA-NA-BASE;Ana;A1;{base[0][4]};1234.50")  # one break, a TIPO_1
     write_day(recon_env, day, lines, base)
     result = run_day(instance, day)
     assert result.success
@@ -423,11 +424,12 @@ def test_a_healthy_day_sends_one_success_message_with_kpis(recon_env, instance, 
     assert webhook.posts[0]["text"].startswith(f"[INFO] Conciliação de {day} publicada")
     body = email_body(smtp.messages[0])
     for kpi in (
-        "Linhas do arquivo: 40",
-        "Validadas: 40",
+        "Linhas do arquivo: 41",
+        "Validadas: 41",
         "Quarentena: 0 (0.00%)",
-        "Divergências: 0",
-        "Taxa de divergência: 0.00%",
+        "Divergências: 1",
+        "Taxa de divergência: 2.44%",
+        "Pendências: 1 novas, 0 recorrentes, 1 em aberto (0 há mais de 7 dias), 0 resolvidas; R$ 1.234,50 em aberto",
         "Diferença não explicada: 0.00",
         "SLA cumprido: sim",
         f"Job id: {result.run_id}",
