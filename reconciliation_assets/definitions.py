@@ -31,7 +31,7 @@ daily_reconciliation = dg.define_asset_job(
     selection=dg.AssetSelection.assets(*ASSETS),
     partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
-    description="Concilia uma data de ponta a ponta: arquivos → validação → base interna → divergências → resumo.",
+    description="Concilia uma data de ponta a ponta: arquivos → validação → base interna → divergências e pendências → resumo.",
     tags={dg.MAX_RUNTIME_SECONDS_TAG: MAX_RUNTIME_SECONDS},
 )
 
