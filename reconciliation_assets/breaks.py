@@ -131,7 +131,7 @@ def mark_later_dates(storage: ReconStorage, day: str, conteudo: str, current: bo
     for other in later:
         manifest = storage.read_json(storage.manifest_uri(other, TABLE)) or {}
         used = manifest.get("estado_anterior")
-        expected = {"data_referencia": prev_day, "conteudo": prev_content}
+        expected = {"data_referencia": prev_day, "conteudo": prev_content or ""}
         if used != expected:
             used_day = (used or {}).get("data_referencia") or "nenhum"
             why = (

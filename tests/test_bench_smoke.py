@@ -40,3 +40,21 @@ def test_bench_smoke(tmp_path):
     assert set(chain["stages_s"]) >= {"arquivos_fornecedor", "transacoes_validadas", "divergencias"}
     assert "| 20k | project chain (Dagster job) | ok |" in (out / "results.md").read_text()
     assert not (tmp_path / "scratch" / "normal_20000").exists()  # scratch removed without --keep-data
+
+
+def test_bench_pendencias_smoke(tmp_path):
+    """2,000 rows, 100 divergences, 30 days of state: the step's classification is exact."""
+    out = tmp_path / "results"
+    cmd = [
+        sys.executable, "-m", "bench.pendencias", "--rows", "2000", "--days", "30", "--repeat", "1",
+        "--out", str(out), "--scratch", str(tmp_path / "scratch"),
+    ]  # fmt: skip
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = json.loads((out / "pendencias.json").read_text())
+    assert report["entradas"] == {"linhas_dia": 2000, "divergencias_dia": 100, "estado_anterior": 3000}
+    # P's newest day overlaps D on the even ordem_ids: 50 recur, 50 are new, 50 resolve (in scope,
+    # no longer diverging), the other 29 days' 2,900 stay open; 3,050 rows in all.
+    assert report["ferramentas"]["pendencias"]["saida"] == "3050 50 50 2900 50"
+    assert report["ferramentas"]["duckdb_um_comando"]["saida"] == "3050"
+    assert (out / "pendencias.md").read_text().startswith("# pendencias: 2,000 linhas no dia")
