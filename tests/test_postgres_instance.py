@@ -26,6 +26,7 @@ ASSETS = {
     "quarentena",
     "base_interna_snapshot",
     "divergencias",
+    "pendencias",
     "resumo_conciliacao",
 }
 

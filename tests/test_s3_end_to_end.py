@@ -185,10 +185,10 @@ def test_csv_on_s3_runs_against_postgres_and_publishes_to_s3_like_the_local_path
     published = [
         o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket, Prefix="saida/").get("Contents", [])
     ]
-    tables = ("divergencias", "quarentena", "resumo_conciliacao")
+    tables = ("divergencias", "pendencias", "quarentena", "resumo_conciliacao")
     assert sorted(published) == sorted(
         [f"saida/{t}/data_referencia={DAY}/part-0.parquet" for t in tables]
-        + [f"saida/_manifestos/data_referencia={DAY}/{n}.json" for n in (*tables, "publicacao")]
+        + [f"saida/_manifestos/data_referencia={DAY}/{n}.json" for n in (*tables, "publicacao", "cadeia")]
     )
     encryption = client.head_object(
         Bucket=s3_bucket, Key=f"saida/divergencias/data_referencia={DAY}/part-0.parquet"

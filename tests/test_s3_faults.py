@@ -185,11 +185,11 @@ def published_keys(server: str, bucket: str) -> list[str]:
 EXPECTED_KEYS = sorted(
     [
         f"saida/{t}/data_referencia={DAY}/part-0.parquet"
-        for t in ("divergencias", "quarentena", "resumo_conciliacao")
+        for t in ("divergencias", "pendencias", "quarentena", "resumo_conciliacao")
     ]
     + [
         f"saida/_manifestos/data_referencia={DAY}/{n}.json"
-        for n in ("divergencias", "quarentena", "resumo_conciliacao", "publicacao")
+        for n in ("cadeia", "divergencias", "pendencias", "quarentena", "resumo_conciliacao", "publicacao")
     ]
 )
 
