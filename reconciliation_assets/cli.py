@@ -181,7 +181,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     expected = truth.divergencias
     print("\nesperado pelo gerador:", json.dumps(expected))
     print(
-        f"\nParquet publicado em {output}/{{divergencias,quarentena,resumo_conciliacao}}/data_referencia={day}/"
+        f"\nParquet publicado em {output}/{{divergencias,pendencias,quarentena,resumo_conciliacao}}/data_referencia={day}/"
     )
     query = (
         "SELECT tipo_divergencia, severidade, count(*) AS linhas "
