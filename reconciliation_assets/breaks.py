@@ -44,8 +44,9 @@ def chain_status(storage: ReconStorage, day: str) -> dict[str, Any] | None:
     return storage.read_json(storage.manifest_uri(day, CHAIN))
 
 
-def previous_state(storage: ReconStorage, day: str, dest_dir: Path) -> PreviousState:
-    earlier = [d for d in storage.published_dates(TABLE) if d < day]
+def previous_state(storage: ReconStorage, day: str, dest_dir: Path, published: list[str]) -> PreviousState:
+    """P for D from ``published`` (the dates with ``pendencias``, ``storage.published_dates``)."""
+    earlier = [d for d in published if d < day]
     if not earlier:
         return PreviousState()
     prior = earlier[-1]
@@ -105,8 +106,8 @@ def _status(day: str, current: bool, why: str, previous: dict[str, str] | None) 
     }
 
 
-def record_chain(storage: ReconStorage, day: str, previous: PreviousState) -> dict[str, Any]:
-    """D was just published: record whether it was computed from a current state."""
+def own_status(day: str, previous: PreviousState) -> dict[str, Any]:
+    """D's currency: computed from the current state of the latest earlier date, or not."""
     if previous.atual:
         why = (
             f"calculada sobre o estado de {previous.data_referencia}"
@@ -118,14 +119,19 @@ def record_chain(storage: ReconStorage, day: str, previous: PreviousState) -> di
             f"calculada sobre o estado de {previous.data_referencia}, que está desatualizado: "
             f"re-execute as datas a partir da primeira desatualizada, em ordem"
         )
-    status = _status(day, previous.atual, why, previous.reference())
-    storage.write_json(storage.manifest_uri(day, CHAIN), status)
-    return status
+    return _status(day, previous.atual, why, previous.reference())
 
 
-def mark_later_dates(storage: ReconStorage, day: str, conteudo: str, current: bool) -> list[dict[str, Any]]:
+def record_chain(storage: ReconStorage, status: dict[str, Any]) -> None:
+    """D was just published: record its currency beside its manifests."""
+    storage.write_json(storage.manifest_uri(status["data_referencia"], CHAIN), status)
+
+
+def mark_later_dates(
+    storage: ReconStorage, day: str, conteudo: str, current: bool, published: list[str]
+) -> list[dict[str, Any]]:
     """Re-derive the currency of every published date after D (oldest first); returns their status."""
-    later = [d for d in storage.published_dates(TABLE) if d > day]
+    later = [d for d in published if d > day]
     prev_day, prev_content, prev_current = day, conteudo, current
     statuses = []
     for other in later:

@@ -269,3 +269,44 @@ def test_an_internal_only_break_resolves_when_the_file_brings_it(tmp_path):
 def test_age_bands_are_inclusive_at_their_upper_edge(tmp_path, dias, faixa):
     with ModelRunner(EngineSettings(temp_dir=str(tmp_path))) as runner:
         assert runner.query("SELECT faixa_idade($d)", {"d": dias})[0][0] == faixa
+
+
+def test_the_chain_facts_catch_a_dropped_carried_break_and_a_doubled_one(tmp_path):
+    """What cadeia_pendencias compares: a rule regression that loses or doubles a break is counted."""
+    from reconciliation_assets.engine.sql_models import load_model
+
+    chain = Chain(tmp_path)
+    chain.day("2024-03-01", [X_line("2024-03-01"), X_line("2024-03-01", ordem="Y")], [])
+    d1 = DayPaths.for_date(tmp_path / "2024-03-01" / "work", "2024-03-01").pendencias
+    chain.day("2024-03-02", [X_line("2024-03-02")], [])
+    d2 = DayPaths.for_date(tmp_path / "2024-03-02" / "work", "2024-03-02")
+    with ModelRunner(EngineSettings(temp_dir=str(tmp_path / "tmp"))) as runner:
+        runner.register_parquet("pendencias_anteriores", d1)
+        runner.register_parquet("divergencias", d2.divergencias)
+        runner.con.execute(
+            f"CREATE TEMP VIEW pendencias AS SELECT * FROM read_parquet('{d2.pendencias}') WHERE ordem_id <> 'Y'"
+            f" UNION ALL SELECT * FROM read_parquet('{d2.pendencias}') WHERE ordem_id = 'X'"
+        )
+        facts = runner.query_dicts(load_model("pendencias_resumo"))[0]
+    assert (facts["abertas_antes"], facts["antes_sem_uma_linha"]) == (2, 2)  # Y lost, X doubled
+    assert (facts["divergencias_sem_uma_abertura"], facts["pendencia_id_repetido"]) == (1, 1)
+    assert chain.facts["2024-03-02"]["antes_sem_uma_linha"] == 0  # the real model: nothing lost
+
+
+def test_a_broken_chain_blocks_the_whole_date(recon_env, instance, monkeypatch):
+    """A miscount in the pendencias rules (simulated on its facts) stops D's publication, every table."""
+    import reconciliation_assets.assets.divergences as module
+    from tests.receivers import check_results, matching_day, published, write_day
+    from tests.receivers import run_day as run_job
+
+    real = module.compute_breaks
+    monkeypatch.setattr(module, "compute_breaks", lambda *a, **k: {**real(*a, **k), "antes_sem_uma_linha": 1})
+    lines, base = matching_day("2024-03-10", 8)
+    write_day(recon_env, "2024-03-10", lines, base)
+    result = run_job(instance, "2024-03-10")
+    assert not result.success
+    check = check_results(result)["cadeia_pendencias"]
+    assert (check.passed, check.blocking) == (False, True)
+    assert check.metadata["abertas_anteriores_sem_exatamente_uma_linha"].value == 1
+    for table in ("quarentena", "divergencias", "pendencias", "resumo_conciliacao"):
+        assert not published(recon_env, table, "2024-03-10"), table

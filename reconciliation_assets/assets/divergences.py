@@ -31,6 +31,7 @@ from reconciliation_assets.assets.common import ARRIVAL_TAG, GROUP, OWNERS, TAGS
 from reconciliation_assets.breaks import (
     compute_breaks,
     mark_later_dates,
+    own_status,
     previous_state,
     publication_details,
     record_chain,
@@ -155,7 +156,8 @@ def _divergences(
         sla_minutes=rules.sla_minutes,
         engine=engine,
     )
-    previous = previous_state(storage, day, paths.estado_anterior)
+    published_breaks = storage.published_dates("pendencias")  # listed once: P and the later dates
+    previous = previous_state(storage, day, paths.estado_anterior, published_breaks)
     breaks = compute_breaks(paths, day, previous, job_id=context.run_id, engine=engine)
     inputs = {**input_fingerprint(paths, engine), "estado_anterior_pendencias": previous.reference()}
     published = published_record(storage, day)
@@ -184,7 +186,7 @@ def _divergences(
     total = sum(resumo[t] for t in TIPOS)
     earlier = earlier_publications(context.instance, day)
     published_at = None
-    chain_status: dict[str, Any] = {}
+    chain_status = own_status(day, previous)
     stale_later: list[str] = []
     if publish:
         publish_day(
@@ -208,7 +210,9 @@ def _divergences(
         )
         published_at = datetime.now(tz=UTC)
         context.log.info(f"{day}: quarentena, divergências, pendências e resumo publicados juntos.")
-        chain_status, stale_later = _update_chain(context, storage, day, previous, breaks["conteudo"])
+        stale_later = _update_chain(
+            context, storage, chain_status, previous, breaks["conteudo"], published_breaks
+        )
         if stale_later:
             context.log.warning(
                 f"{day}: pendências das datas posteriores desatualizadas: {', '.join(stale_later)}; "
@@ -284,30 +288,26 @@ def _divergences(
     )
     yield from results
     yield from timing_checks
-    yield currency_check(chain_status) if publish else not_published_currency(previous)
+    yield currency_check(chain_status)
 
 
-def _update_chain(context, storage, day, previous, conteudo) -> tuple[dict[str, Any], list[str]]:
-    """After D is published: its chain status, and the later dates' re-derived (breaks.py).
+def _update_chain(context, storage, status, previous, conteudo, published_breaks) -> list[str]:
+    """After D is published: record its chain status and re-derive the later dates' (breaks.py).
 
     Best effort: D is already published, so a failure here is logged, not raised; the statuses are
-    re-derived by the next publication of any earlier date.
+    re-derived by the next publication of any earlier date. Returns the later dates now stale.
     """
+    day = status["data_referencia"]
     try:
-        status = record_chain(storage, day, previous)
-        later = mark_later_dates(storage, day, conteudo, previous.atual)
+        record_chain(storage, status)
+        later = mark_later_dates(storage, day, conteudo, previous.atual, published_breaks)
         report_later_dates(context.instance, context.run_id, context.job_name, later)
     except Exception as exc:  # noqa: BLE001 - never turn a published day into a failed run
         context.log.error(
             f"{day}: publicado, mas o estado da cadeia de pendências não foi registrado: {exc!r}"
         )
-        return {
-            "atual": previous.atual,
-            "motivo": f"estado da cadeia não registrado: {exc!r}",
-            "estado_anterior": previous.reference(),
-            "avaliada_em": datetime.now(tz=UTC).isoformat(),
-        }, []
-    return status, [s["data_referencia"] for s in later if not s["atual"]]
+        return []
+    return [s["data_referencia"] for s in later if not s["atual"]]
 
 
 def breaks_metadata(
@@ -336,16 +336,3 @@ def breaks_metadata(
         "estado_anterior": previous_day or "nenhum (primeira data)",
         "datas_posteriores_desatualizadas": ", ".join(stale_later) or "-",
     }
-
-
-def not_published_currency(previous) -> dg.AssetCheckResult:
-    """Nothing of D was published: its currency is what it would have been computed from."""
-    return currency_check(
-        {
-            "atual": previous.atual,
-            "motivo": "nada publicado nesta execução; estado anterior "
-            + ("atual" if previous.atual else "desatualizado"),
-            "estado_anterior": previous.reference(),
-            "avaliada_em": datetime.now(tz=UTC).isoformat(),
-        }
-    )
