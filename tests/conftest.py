@@ -3,7 +3,7 @@ import warnings
 import pytest
 
 # The shared fixtures: real servers (Postgres, S3) and receivers (webhook, SMTP), and the env fixture.
-pytest_plugins = ["tests.servers", "tests.receivers"]
+pytest_plugins = ["tests.servers", "tests.receivers", "tests.published_output"]
 
 warnings.filterwarnings("ignore", message=".*is currently in (beta|preview).*")
 
