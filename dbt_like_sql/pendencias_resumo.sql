@@ -49,13 +49,9 @@ select
     (select count(*) from abertas where faixa_idade = '8-30') as faixa_8_30,
     (select count(*) from abertas where faixa_idade = '>30') as faixa_mais_30,
     (select count(*) from abertas where dias_em_aberto > 7) as abertas_mais_7_dias,
-    -- The amount at stake: what the open breaks leave unexplained (TIPO_1: the file's valor;
-    -- TIPO_2: the base's; TIPO_3_VALOR: the difference); the other fields carry no amount.
-    (select cast(coalesce(sum(case tipo_divergencia
-            when 'TIPO_1' then abs(valor_csv)
-            when 'TIPO_2' then abs(valor_base)
-            when 'TIPO_3_VALOR' then abs(valor_diferenca)
-            else 0 end), 0) as decimal(38, 2)) from abertas) as valor_em_aberto,
+    -- The amount at stake: what the open breaks leave unexplained (macro valor_em_jogo).
+    (select cast(coalesce(sum(valor_em_jogo(tipo_divergencia, valor_csv, valor_base, valor_diferenca)), 0)
+        as decimal(38, 2)) from abertas) as valor_em_aberto,
     (select count(*) from abertas_antes) as abertas_antes,
     (select n from antes_fora_uma_vez) as antes_sem_uma_linha,
     (select count(*) from divergencias) as divergencias,

@@ -29,6 +29,8 @@ from reconciliation_assets.run_guard import DeadlineExceeded
 from resources.storage import join_uri
 
 CHECKPOINT_FILE = "checkpoint.json"
+# The date's latest run, beside its publication record: the dashboard says when it failed.
+RUN_STATUS = "execucao"
 STEPS = ("arquivos_fornecedor", "validacao", "base_interna_snapshot", "divergencias", "resumo_conciliacao")
 # The line-consuming unit: once it is done, every line of the file has been processed.
 LINES_UNIT = "validacao"
@@ -158,6 +160,14 @@ def _update(context: dg.HookContext, *, failed: bool) -> None:
         now=datetime.now(tz=UTC),
     )
     storage.write_json(location, doc)
+    if doc.get("data_referencia"):
+        storage.write_json(storage.manifest_uri(str(doc["data_referencia"]), RUN_STATUS), run_status(doc))
+
+
+def run_status(doc: dict[str, Any]) -> dict[str, Any]:
+    """The part of a checkpoint a reader of the output needs: which run, how it ended, where it stopped."""
+    keys = ("job_id", "data_referencia", "status", "start_time", "end_time", "error_details", "checkpoint_location")
+    return {k: doc.get(k) for k in keys}
 
 
 @dg.success_hook(required_resource_keys={"storage"})
