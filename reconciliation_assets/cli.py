@@ -194,6 +194,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_painel(args: argparse.Namespace) -> int:
+    from reconciliation_assets.painel.servidor import serve
+
+    return serve(args.host, args.port)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="recon", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -208,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="gera um dia e o concilia de ponta a ponta no Dagster, sem servidor")
     _add_generate_args(demo, 200_000)
     demo.set_defaults(func=cmd_demo)
+    painel = sub.add_parser("painel", help="abre o painel web sobre as saídas publicadas (RECON_OUTPUT_URI)")
+    painel.add_argument("--host", default="127.0.0.1", help="endereço de escuta (padrão 127.0.0.1)")
+    painel.add_argument("--port", type=int, default=8501, help="porta (padrão 8501)")
+    painel.set_defaults(func=cmd_painel)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -120,3 +120,12 @@ def build_notifier() -> Notifier:
         runbook_url=env_or("RECON_RUNBOOK_URL", ""),
         checkpoint_uri=env_or("RECON_CHECKPOINT_URI", "recon_data/checkpoints"),
     )
+
+
+def reader_settings() -> tuple[ReconStorage, Any]:
+    """What a reader of the published output (the dashboard) needs: where it is and DuckDB's limits."""
+    import dagster as dg
+
+    # build_resources resolves the EnvVars exactly as a run would; the values outlive the context.
+    with dg.build_resources({"storage": _storage(s3_resource()), "engine": _duckdb_engine()}) as built:
+        return built.storage, built.engine.settings()

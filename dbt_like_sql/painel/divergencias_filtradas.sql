@@ -13,7 +13,7 @@ select
     valor_base,
     valor_diferenca,
     tipo_divergencia,
-    mascara_detalhes(detalhes) as detalhes,
+    mascara_detalhes(detalhes, nome) as detalhes,
     severidade
 from divergencias
 where data_referencia between $inicio and $fim

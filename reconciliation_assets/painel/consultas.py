@@ -41,6 +41,7 @@ COLUNAS_EXPORTACAO = (
     "valor_base",
     "valor_diferenca",
 )
+MAX_ESTADOS = 31  # run statuses read per page: the dates shown (at most a month) and those after
 _PARTICAO = ds.partitioning(pa.schema([("data_referencia", pa.date32())]), flavor="hive")
 
 
@@ -87,8 +88,10 @@ class Saida:
 
     def __init__(self, storage: ReconStorage, engine: EngineSettings):
         self.storage = storage
+        self.engine = engine
         self.runner = ModelRunner(engine)
         fs, base = _filesystem(storage)
+        self._fs, self._base = fs, base
         self.disponiveis: set[str] = set()
         for tabela in TABELAS:
             try:
@@ -116,6 +119,48 @@ class Saida:
         record = published_record(self.storage, dia.isoformat()) or {}
         run = self.storage.read_json(self.storage.manifest_uri(dia.isoformat(), RUN_STATUS))
         return EstadoData(dia, record.get("job_id"), record.get("concluida_em"), run)
+
+    def datas_com_execucao_apos(self, dia: date) -> list[date]:
+        """Dates after ``dia`` that have a manifest folder (a run wrote its status), oldest first."""
+        try:
+            infos = self._fs.get_file_info(
+                pafs.FileSelector(f"{self._base}/_manifestos", allow_not_found=True)
+            )
+        except OSError:
+            return []
+        datas = []
+        for info in infos:
+            nome = info.base_name
+            if info.type == pafs.FileType.Directory and nome.startswith("data_referencia="):
+                try:
+                    d = date.fromisoformat(nome.removeprefix("data_referencia="))
+                except ValueError:
+                    continue
+                if d > dia:
+                    datas.append(d)
+        return sorted(datas)
+
+    def avisos(self, filtro: Filtro, datas: list[date]) -> list[str]:
+        """What the page must say before its numbers: failed last runs of the dates it shows, and
+        failed later dates that have no publication when it shows the latest one."""
+        mostradas = [d for d in datas if filtro.inicio <= d <= filtro.fim][-MAX_ESTADOS:]
+        avisos = [a for d in mostradas if (a := self.estado_da_data(d).aviso())]
+        if mostradas and mostradas[-1] == datas[-1]:
+            for d in self.datas_com_execucao_apos(datas[-1])[-MAX_ESTADOS:]:
+                estado = self.estado_da_data(d)
+                if estado.ultima_falhou:
+                    avisos.append(
+                        f"{estado.aviso()} Os números abaixo são da última data publicada, {datas[-1]}."
+                    )
+        return avisos
+
+    def fornecedores(self, filtro: Filtro) -> list[str]:
+        """Suppliers with divergences in the period (the filter's choices)."""
+        rows = self.runner.query(
+            "SELECT DISTINCT fornecedor_id FROM divergencias WHERE data_referencia BETWEEN $inicio AND $fim ORDER BY 1",
+            {"inicio": filtro.inicio, "fim": filtro.fim},
+        )
+        return [r[0] for r in rows]
 
     # ---- the views -----------------------------------------------------------------------------
     def _sobre_filtradas(self, model: str, filtro: Filtro, suffix: str = "") -> str:

@@ -50,7 +50,7 @@ def por_severidade(rows: list[dict[str, Any]]) -> alt.Chart:
         alt.Chart(_valores(rows), title="Divergências por severidade", width=LARGURA, height=ALTURA)
         .mark_bar()
         .encode(
-            x=alt.X("severidade:N", sort=list(SEVERIDADES), title="severidade"),
+            x=alt.X("severidade:N", sort=list(SEVERIDADES), title="severidade", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("divergencias:Q", title="divergências"),
             color=alt.Color(
                 "severidade:N",
@@ -64,7 +64,9 @@ def por_severidade(rows: list[dict[str, Any]]) -> alt.Chart:
 
 def top_fornecedores(rows: list[dict[str, Any]]) -> alt.Chart:
     return (
-        alt.Chart(_valores(rows), title="Top 10 fornecedores por divergências", width=LARGURA, height=ALTURA)
+        alt.Chart(
+            _valores(rows), title="Top 10 fornecedores por divergências", width=LARGURA, height=alt.Step(20)
+        )
         .mark_bar()
         .encode(
             y=alt.Y("fornecedor_id:N", sort="-x", title="fornecedor"),
@@ -77,7 +79,11 @@ def top_fornecedores(rows: list[dict[str, Any]]) -> alt.Chart:
 def tendencia(rows: list[dict[str, Any]]) -> alt.Chart:
     base = alt.Chart(_valores(rows), title="Tendência: últimas 30 datas", width=LARGURA, height=ALTURA)
     return base.mark_line(point=True).encode(
-        x=alt.X("data_referencia:T", title="data de referência", axis=alt.Axis(format="%d/%m")),
+        x=alt.X(
+            "data_referencia:T",
+            title="data de referência",
+            axis=alt.Axis(format="%d/%m", tickCount={"interval": "day", "step": max(1, len(rows) // 8)}),
+        ),
         y=alt.Y("divergencias:Q", title="divergências"),
         tooltip=["data_referencia:T", "divergencias:Q", alt.Tooltip("taxa_divergencia:Q", format=".2%")],
     )
@@ -88,7 +94,9 @@ def faixas_idade(rows: list[dict[str, Any]]) -> alt.Chart:
         alt.Chart(_valores(rows), title="Pendências abertas por idade (dias)", width=LARGURA, height=ALTURA)
         .mark_bar()
         .encode(
-            x=alt.X("faixa_idade:N", sort=list(FAIXAS_IDADE), title="faixa de idade"),
+            x=alt.X(
+                "faixa_idade:N", sort=list(FAIXAS_IDADE), title="faixa de idade", axis=alt.Axis(labelAngle=0)
+            ),
             y=alt.Y("pendencias:Q", title="pendências abertas"),
             tooltip=["faixa_idade:N", "pendencias:Q", alt.Tooltip("valor:Q", format=",.2f")],
         )
