@@ -29,8 +29,10 @@ from reconciliation_assets.run_guard import DeadlineExceeded
 from resources.storage import join_uri
 
 CHECKPOINT_FILE = "checkpoint.json"
-# The date's latest run, beside its publication record: the dashboard says when it failed.
-RUN_STATUS = "execucao"
+# The date's latest run, kept with the checkpoints (never inside the published output, so a
+# re-run publishes byte-identical trees): the dashboard reads it to say when a date's run failed.
+RUN_STATUS_DIR = "por_data"
+RUN_STATUS_FILE = "execucao.json"
 STEPS = ("arquivos_fornecedor", "validacao", "base_interna_snapshot", "divergencias", "resumo_conciliacao")
 # The line-consuming unit: once it is done, every line of the file has been processed.
 LINES_UNIT = "validacao"
@@ -44,6 +46,11 @@ RESUME = (
 
 def checkpoint_location(checkpoint_uri: str, run_id: str) -> str:
     return join_uri(checkpoint_uri, run_id, CHECKPOINT_FILE)
+
+
+def run_status_location(checkpoint_uri: str, data_referencia: str) -> str:
+    """``<checkpoints>/por_data/data_referencia=D/execucao.json``: D's latest run, whatever its id."""
+    return join_uri(checkpoint_uri, RUN_STATUS_DIR, f"data_referencia={data_referencia}", RUN_STATUS_FILE)
 
 
 def _single_value(path: Path, column: str) -> int | None:
@@ -161,7 +168,8 @@ def _update(context: dg.HookContext, *, failed: bool) -> None:
     )
     storage.write_json(location, doc)
     if doc.get("data_referencia"):
-        storage.write_json(storage.manifest_uri(str(doc["data_referencia"]), RUN_STATUS), run_status(doc))
+        status_uri = run_status_location(storage.checkpoint_uri, str(doc["data_referencia"]))
+        storage.write_json(status_uri, run_status(doc))
 
 
 def run_status(doc: dict[str, Any]) -> dict[str, Any]:

@@ -336,7 +336,8 @@ def test_a_failed_run_shows_the_last_good_publication_and_says_so(published_outp
     with dg.instance_for_test() as instance:
         gated = job.execute_in_process(partition_key="2024-03-11", instance=instance, raise_on_error=False)
     assert not gated.success
-    run = json.loads((root / "output/_manifestos/data_referencia=2024-03-11/execucao.json").read_text())
+    run = json.loads((root / "checkpoints/por_data/data_referencia=2024-03-11/execucao.json").read_text())
+    assert not (root / "output/_manifestos/data_referencia=2024-03-11/execucao.json").exists()
     assert run["status"] == "GATED" and run["job_id"] == gated.run_id
 
     at = open_app(monkeypatch, copy)

@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from reconciliation_assets.checkpoint import RUN_STATUS
+from reconciliation_assets.checkpoint import RUN_STATUS_DIR, run_status_location
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner, load_model
 from reconciliation_assets.painel.filtros import Filtro
 from reconciliation_assets.publication import published_record
@@ -45,11 +45,12 @@ MAX_ESTADOS = 31  # run statuses read per page: the dates shown (at most a month
 _PARTICAO = ds.partitioning(pa.schema([("data_referencia", pa.date32())]), flavor="hive")
 
 
-def _filesystem(storage: ReconStorage) -> tuple[pafs.FileSystem, str]:
-    """The output as a pyarrow filesystem and base path (credentials from the standard AWS chain)."""
-    if not is_s3(storage.output_uri):
-        return pafs.LocalFileSystem(), str(Path(storage.output_uri).resolve())
-    bucket, prefix = split_s3(storage.output_uri)
+def _filesystem(storage: ReconStorage, uri: str) -> tuple[pafs.FileSystem, str]:
+    """A folder of the storage as a pyarrow filesystem and base path (credentials from the standard
+    AWS chain)."""
+    if not is_s3(uri):
+        return pafs.LocalFileSystem(), str(Path(uri).resolve())
+    bucket, prefix = split_s3(uri)
     endpoint = storage.s3.endpoint_url or None
     fs = pafs.S3FileSystem(endpoint_override=endpoint, region=storage.s3.region_name or "us-east-1")
     return fs, f"{bucket}/{prefix}".rstrip("/")
@@ -90,8 +91,7 @@ class Saida:
         self.storage = storage
         self.engine = engine
         self.runner = ModelRunner(engine)
-        fs, base = _filesystem(storage)
-        self._fs, self._base = fs, base
+        fs, base = _filesystem(storage, storage.output_uri)
         self.disponiveis: set[str] = set()
         for tabela in TABELAS:
             try:
@@ -117,15 +117,14 @@ class Saida:
 
     def estado_da_data(self, dia: date) -> EstadoData:
         record = published_record(self.storage, dia.isoformat()) or {}
-        run = self.storage.read_json(self.storage.manifest_uri(dia.isoformat(), RUN_STATUS))
+        run = self.storage.read_json(run_status_location(self.storage.checkpoint_uri, dia.isoformat()))
         return EstadoData(dia, record.get("job_id"), record.get("concluida_em"), run)
 
     def datas_com_execucao_apos(self, dia: date) -> list[date]:
-        """Dates after ``dia`` that have a manifest folder (a run wrote its status), oldest first."""
+        """Dates after ``dia`` whose run wrote a status with the checkpoints, oldest first."""
+        fs, base = _filesystem(self.storage, self.storage.checkpoint_uri)
         try:
-            infos = self._fs.get_file_info(
-                pafs.FileSelector(f"{self._base}/_manifestos", allow_not_found=True)
-            )
+            infos = fs.get_file_info(pafs.FileSelector(f"{base}/{RUN_STATUS_DIR}", allow_not_found=True))
         except OSError:
             return []
         datas = []
