@@ -9,26 +9,18 @@ DuckDB query over the Parquet. A screenshot of the page is kept in the test's te
 from __future__ import annotations
 
 import csv
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import duckdb
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from bench.browser import chromium, metric_values, painel_server, wait_download, wait_painted
 from tests.published_output import PublishedOutput
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 FILTERED = {"inicio": "2024-03-08", "fim": "2024-03-11", "tipo": "TIPO_1,TIPO_3_VALOR", "severidade": "HIGH"}
 WHERE = (
     "data_referencia BETWEEN DATE '2024-03-08' AND DATE '2024-03-11' "
@@ -37,78 +29,18 @@ WHERE = (
 ORDEM = "data_referencia DESC, ordem_id, tipo_divergencia"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, server: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"recon painel exited with {server.returncode}: {server.stdout.read()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"recon painel did not answer {url} in {timeout}s")
-
-
 @pytest.fixture
 def painel(published_output: PublishedOutput, tmp_path: Path):
     """``recon painel --port N`` over the published output, as the README starts it."""
-    port = free_port()
-    env = {**os.environ, **published_output.env(), "RECON_DUCKDB_TEMP_DIR": str(tmp_path / "tmp")}
-    recon = Path(sys.executable).with_name("recon")
-    server = subprocess.Popen(
-        [str(recon), "painel", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/_stcore/health", server)
+    env = {**published_output.env(), "RECON_DUCKDB_TEMP_DIR": str(tmp_path / "tmp")}
+    with painel_server(env) as (url, _):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.fixture
 def browser(tmp_path: Path):
-    for binary in (CHROMIUM, CHROMEDRIVER):
-        assert Path(binary).exists(), (
-            f"{binary} missing: install Debian's chromium and chromium-driver (.ci/run does it)"
-        )
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1600,2400",
-    ):
-        options.add_argument(arg)
-    options.add_experimental_option(
-        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
-    )
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.execute_cdp_cmd(
-        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
-    )
-    driver.downloads = downloads
-    try:
+    with chromium(tmp_path / "downloads") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def published_rows(out: Path, columns: str) -> list[tuple]:
@@ -117,24 +49,6 @@ def published_rows(out: Path, columns: str) -> list[tuple]:
     return con.execute(
         f"SELECT {columns} FROM read_parquet('{glob}', hive_partitioning = true) WHERE {WHERE} ORDER BY {ORDEM}"
     ).fetchall()
-
-
-def metric_values(driver) -> dict[str, str]:
-    out = {}
-    for metric in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMetric"]'):
-        label = metric.find_element(By.CSS_SELECTOR, '[data-testid="stMetricLabel"]').text.strip()
-        out[label] = metric.find_element(By.CSS_SELECTOR, '[data-testid="stMetricValue"]').text.strip()
-    return out
-
-
-def wait_download(folder: Path, timeout: float = 60) -> Path:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        done = [p for p in folder.iterdir() if p.suffix == ".csv"]
-        if done and not any(p.suffix == ".crdownload" for p in folder.iterdir()):
-            return done[0]
-        time.sleep(0.3)
-    raise AssertionError(f"no CSV downloaded into {folder}: {list(folder.iterdir())}")
 
 
 def test_the_dashboard_in_chromium_shows_the_filtered_view_and_downloads_its_rows(
@@ -146,21 +60,8 @@ def test_the_dashboard_in_chromium_shows_the_filtered_view_and_downloads_its_row
     query = "&".join(f"{k}={v}" for k, v in FILTERED.items())
     started = time.monotonic()
     browser.get(f"{painel}/?{query}")
-    wait = WebDriverWait(browser, 120)
-    wait.until(lambda d: metric_values(d).get("Divergências") not in (None, ""))
+    wait_painted(browser, charts=5)  # the five charts drawn by Vega in the page (no network)
     first_paint = time.monotonic() - started
-    # Charts are drawn by Vega in the page (no network): five of them, each with a canvas or an svg.
-    wait.until(
-        lambda d: (
-            len(
-                d.find_elements(
-                    By.CSS_SELECTOR,
-                    '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg.marks',
-                )
-            )
-            >= 5
-        )
-    )
     shown = f"{total:,}".replace(",", ".")
     assert metric_values(browser)["Divergências"] == shown
     body = browser.find_element(By.TAG_NAME, "body").text
@@ -168,7 +69,7 @@ def test_the_dashboard_in_chromium_shows_the_filtered_view_and_downloads_its_row
     assert f"Linhas 1–100 de {shown}" in body
     browser.save_screenshot(str(tmp_path / "painel.png"))
 
-    button = wait.until(
+    button = WebDriverWait(browser, 120).until(
         ec.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="stDownloadButton"] button'))
     )
     assert button.text == f"Exportar CSV ({shown} linhas)"
