@@ -10,7 +10,7 @@ from reconciliation_assets.partitions import TIMEZONE
 from resources.env import collect_configuration_errors, env_int_or, env_or, env_value_or
 from resources.internal_base import InternalBase
 from resources.notify import Notifier
-from resources.settings import Deadlines, DuckDBEngine, ReconRules
+from resources.settings import Deadlines, DuckDBEngine, PainelAccess, ReconRules
 from resources.storage import ReconStorage
 
 
@@ -129,3 +129,14 @@ def reader_settings() -> tuple[ReconStorage, Any]:
     # build_resources resolves the EnvVars exactly as a run would; the values outlive the context.
     with dg.build_resources({"storage": _storage(s3_resource()), "engine": _duckdb_engine()}) as built:
         return built.storage, built.engine.settings()
+
+
+def painel_access() -> PainelAccess:
+    """``RECON_PAINEL_LOGIN`` (nenhum | oidc) and ``RECON_PAINEL_LOGIN_PROVEDOR`` for the dashboard."""
+    import dagster as dg
+
+    resource = PainelAccess(
+        login=env_or("RECON_PAINEL_LOGIN", "nenhum"), provedor=env_or("RECON_PAINEL_LOGIN_PROVEDOR", "")
+    )
+    with dg.build_resources({"access": resource}) as built:
+        return built.access

@@ -165,3 +165,18 @@ class Deadlines(EnvValidatedResource):
     def reference_date_due_at(self, when: datetime) -> date:
         """The reference date whose deadline falls on ``when``'s local day."""
         return when.astimezone(ZoneInfo(self.timezone)).date() - timedelta(days=self.days_after)
+
+
+class PainelAccess(EnvValidatedResource):
+    """Who may open ``recon painel``: anyone who reaches it (behind the company's proxy), or only a
+    user logged in through the company's OIDC provider (Streamlit's ``st.login``)."""
+
+    login: str = "nenhum"  # "oidc": the page shows nothing until the user has logged in
+    provedor: str = ""  # the [auth.<provedor>] section of .streamlit/secrets.toml; empty = [auth]
+
+    @field_validator("login")
+    @classmethod
+    def _login(cls, value: str) -> str:
+        if value not in ("nenhum", "oidc"):
+            raise ValueError(f"login inválido: {value!r} (use nenhum ou oidc)")
+        return value

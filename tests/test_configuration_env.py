@@ -141,6 +141,8 @@ VARIABLES: dict[str, tuple[str, str, tuple[str, str], object, str | None]] = {
         None,
     ),
 }
+# Read by `recon painel` only (resources_config.painel_access), not by the code location.
+DASHBOARD_VARIABLES = {"RECON_PAINEL_LOGIN": ("nenhum", "oidc"), "RECON_PAINEL_LOGIN_PROVEDOR": ("", "microsoft")}
 # Read by reconciliation_assets/partitions.py at import: covered by the subprocess test below.
 AT_IMPORT = {"RECON_PARTITIONS_START": "2023-06-01"}
 # The instance's variables (deploy/render_instance_config.py), tested in tests/test_postgres_instance.py.
@@ -182,9 +184,10 @@ def test_the_table_covers_every_variable_of_the_code_and_the_docs():
     in_code = _names_in(
         ROOT / "reconciliation_assets/resources_config.py", *sorted((ROOT / "resources").glob("*.py"))
     )
-    assert in_code == set(VARIABLES)
+    assert in_code == set(VARIABLES) | set(DASHBOARD_VARIABLES)
     documented = _names_in(ROOT / "README.md", ROOT / "docs/deploy.md", ROOT / "docs/alerts.md")
-    assert documented - INSTANCE_VARIABLES - set(AT_IMPORT) <= set(VARIABLES)
+    assert documented - INSTANCE_VARIABLES - set(AT_IMPORT) <= set(VARIABLES) | set(DASHBOARD_VARIABLES)
+    assert set(DASHBOARD_VARIABLES) <= documented
     assert set(EXPECTED_HINT) == {k for k, v in VARIABLES.items() if v[4] is not None}
 
 
@@ -287,3 +290,16 @@ def test_the_resolved_value_is_validated_again_when_the_run_sets_the_resource_up
     ):
         pass
     assert "modo TLS do SMTP inválido: 'tls' (use none, starttls ou ssl)" in str(failed.value.__cause__)
+
+
+def test_the_dashboards_login_variables_resolve_and_a_bad_one_is_named(monkeypatch):
+    from reconciliation_assets.resources_config import painel_access
+
+    assert (painel_access().login, painel_access().provedor) == ("nenhum", "")
+    for name, (_default, other) in DASHBOARD_VARIABLES.items():
+        monkeypatch.setenv(name, other)
+    assert (painel_access().login, painel_access().provedor) == ("oidc", "microsoft")
+    monkeypatch.setenv("RECON_PAINEL_LOGIN", "sso")
+    with pytest.raises(ConfigurationError) as failed:
+        painel_access()
+    assert failed.value.problems == ["RECON_PAINEL_LOGIN='sso': login inválido: 'sso' (use nenhum ou oidc)"]

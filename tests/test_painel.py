@@ -11,6 +11,8 @@ import io
 import json
 import re
 import shutil
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -378,3 +380,68 @@ def test_sql_masking_is_the_masking_of_the_logs():
     with ModelRunner(EngineSettings(temp_dir="/tmp/recon_mask_test")) as runner:
         got = [runner.query("SELECT mascara_nome($n)", {"n": n})[0][0] for n in names]
     assert got == [mask_nome(n) for n in names]
+
+
+def test_with_oidc_login_nothing_is_shown_until_the_user_logged_in(published_output, monkeypatch):
+    monkeypatch.setenv("RECON_PAINEL_LOGIN", "oidc")
+    for k, v in published_output.env().items():
+        monkeypatch.setenv(k, v)
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert not at.exception, at.exception
+    assert [i.value for i in at.info] == ["Este painel exige login com a conta da empresa."]
+    assert [b.label for b in at.button] == ["Entrar"]
+    assert not at.metric and not at.dataframe  # no figure, no row before the login
+
+    at.user = {"is_logged_in": True, "email": "analista@empresa.com.br"}
+    at.run()
+    assert not at.exception, at.exception
+    expected = sql(
+        published_output.output,
+        f"SELECT count(*) FROM d WHERE data_referencia = DATE '{published_output.dates[-1]}'",
+    )
+    assert metrics(at)["Divergências"] == f"{expected[0][0]:,}".replace(",", ".")
+    assert "Conectado como analista@empresa.com.br" in [c.value for c in at.sidebar.caption]
+
+
+def test_oidc_login_without_its_secrets_refuses_to_start(tmp_path, monkeypatch):
+    from reconciliation_assets.painel.servidor import login_problem
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert login_problem("nenhum", "") is None
+    problem = login_problem("oidc", "")
+    assert problem is not None and problem.startswith("RECON_PAINEL_LOGIN=oidc precisa")
+    # With Authlib present, it is the secrets file that decides.
+    from streamlit import config
+
+    from reconciliation_assets.painel import servidor
+
+    secrets = tmp_path / "secrets.toml"
+    monkeypatch.setattr(servidor.importlib.util, "find_spec", lambda name: object())
+    monkeypatch.setattr(config, "get_option", lambda name: [str(secrets)])
+    assert "precisa de [auth] com client_id" in login_problem("oidc", "")
+    provider = 'client_id = "c"\nclient_secret = "s"\nserver_metadata_url = "https://idp/.well-known/openid-configuration"\n'
+    secrets.write_text(
+        '[auth]\nredirect_uri = "https://painel/oauth2callback"\ncookie_secret = "x"\n' + provider
+    )
+    assert login_problem("oidc", "") is None
+    assert "precisa de [auth.microsoft]" in login_problem("oidc", "microsoft")
+    secrets.write_text(
+        '[auth]\nredirect_uri = "https://painel/oauth2callback"\ncookie_secret = "x"\n[auth.microsoft]\n'
+        + provider
+    )
+    assert login_problem("oidc", "microsoft") is None
+    monkeypatch.undo()
+
+    monkeypatch.setenv("RECON_PAINEL_LOGIN", "sim")
+    monkeypatch.setenv("RECON_OUTPUT_URI", str(tmp_path / "saida"))
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("recon")), "painel", "--port", "1"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "RECON_PAINEL_LOGIN='sim': login inválido" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

@@ -74,6 +74,11 @@ class ModelRunner:
             f"{_quote_literal(str(path))}, hive_partitioning = false)"
         )
 
+    def register_partitioned_parquet(self, relation: str, folder: Path) -> None:
+        """Expose a local hive-partitioned table folder as ``relation``: DuckDB's own Parquet reader
+        prunes the partitions a filter on the partition column excludes (path bound, not quoted)."""
+        self.con.read_parquet(f"{folder}/*/*.parquet", hive_partitioning=True).create_view(relation)
+
     def register_arrow(self, relation: str, table: Any) -> None:
         """Expose a small Arrow table or record-batch reader as ``relation``."""
         self.con.register(relation, table)

@@ -1,8 +1,9 @@
 """What the dashboard and the daily report read: DuckDB over the published Parquet, nothing else.
 
-The tables are opened as Arrow datasets (local folder or ``s3://`` through pyarrow's own S3 client),
-so DuckDB needs no extension download and pushes the date filter down to the partition folders:
-only the selected dates are read, and only the columns a view needs. Every figure comes from one
+A local output is read by DuckDB's own Parquet reader; an ``s3://`` output is opened as Arrow
+datasets through pyarrow's own S3 client, so DuckDB needs no extension download. Either way the date
+filter is pushed down to the partition folders: only the selected dates are read, and only the
+columns a view needs. Every figure comes from one
 SQL model in ``dbt_like_sql/painel/`` over the same filtered relation (``divergencias_filtradas``).
 """
 
@@ -94,6 +95,13 @@ class Saida:
         fs, base = _filesystem(storage, storage.output_uri)
         self.disponiveis: set[str] = set()
         for tabela in TABELAS:
+            if not is_s3(storage.output_uri):
+                # Local folders: DuckDB's reader, 3-4x faster than an Arrow dataset scan on a
+                # 30-date period and ~400 MiB lighter (bench/painel.py).
+                if any(Path(base, tabela).glob("data_referencia=*/*.parquet")):
+                    self.runner.register_partitioned_parquet(tabela, Path(base, tabela))
+                    self.disponiveis.add(tabela)
+                continue
             try:
                 dataset = ds.dataset(
                     f"{base}/{tabela}", filesystem=fs, format="parquet", partitioning=_PARTICAO

@@ -38,6 +38,23 @@ def _abrir() -> Saida:
     return saida
 
 
+def _acesso_liberado() -> bool:
+    """With ``RECON_PAINEL_LOGIN=oidc`` nothing is shown until the user logged in (``st.login``)."""
+    from reconciliation_assets.resources_config import painel_access
+
+    acesso = painel_access()
+    if acesso.login != "oidc":
+        return True
+    if st.user.get("is_logged_in"):
+        with st.sidebar:
+            st.caption(f"Conectado como {st.user.get('email') or st.user.get('name') or 'usuário'}")
+            st.button("Sair", on_click=st.logout)
+        return True
+    st.info("Este painel exige login com a conta da empresa.")
+    st.button("Entrar", on_click=st.login, args=(acesso.provedor,) if acesso.provedor else ())
+    return False
+
+
 def _filtro_da_url(datas: list[date]) -> Filtro:
     """The query string's filter, with the default period (the latest published date) filled in."""
     params = {k: st.query_params.get_all(k) for k in st.query_params}
@@ -115,7 +132,9 @@ def _graficos(saida: Saida, filtro: Filtro) -> None:
         esquerda.altair_chart(graficos.faixas_idade(faixas), width="stretch")
 
 
+@st.fragment
 def _tabela(saida: Saida, filtro: Filtro, total: int) -> None:
+    """A fragment: turning a page reruns only the table, not the KPIs and charts above it."""
     st.subheader("Divergências")
     paginas = max(1, math.ceil(total / TAMANHO_PAGINA))
     numero = st.number_input(f"Página (de {paginas})", min_value=1, max_value=paginas, value=1, step=1)
@@ -160,6 +179,8 @@ def _sem_dados(saida: Saida, filtro: Filtro, datas: list[date]) -> date | None:
 def render() -> None:
     st.set_page_config(page_title=TITULO, layout="wide")
     st.title(TITULO)
+    if not _acesso_liberado():
+        return
     saida = _abrir()
     datas = saida.datas_publicadas()
     if not datas:
