@@ -6,8 +6,9 @@ from typing import Any
 
 from dagster_aws.s3 import S3Resource
 
-from reconciliation_assets.partitions import TIMEZONE
+from reconciliation_assets.partitions import TIMEZONE, daily_partitions
 from resources.env import collect_configuration_errors, env_int_or, env_or, env_value_or
+from resources.glue import GlueCatalog
 from resources.internal_base import InternalBase
 from resources.notify import Notifier
 from resources.settings import Deadlines, DuckDBEngine, PainelAccess, ReconRules
@@ -42,6 +43,7 @@ def build_resources() -> dict[str, Any]:
             "deadlines": build_deadlines,
             "notifier": build_notifier,
             "duckdb_engine": _duckdb_engine,
+            "glue_catalog": build_glue_catalog,
         }
     )
 
@@ -90,6 +92,15 @@ def _duckdb_engine() -> DuckDBEngine:
         memory_limit=env_or("RECON_DUCKDB_MEMORY_LIMIT", DuckDBEngine.model_fields["memory_limit"].default),
         threads=env_int_or("RECON_DUCKDB_THREADS", DuckDBEngine.model_fields["threads"].default),
         temp_dir=env_or("RECON_DUCKDB_TEMP_DIR", "recon_data/tmp"),
+    )
+
+
+def build_glue_catalog() -> GlueCatalog:
+    """Off unless a database is named; refused with a local output (the catalog points at S3)."""
+    return GlueCatalog(
+        database=env_or("RECON_GLUE_DATABASE", ""),
+        output_uri=env_or("RECON_OUTPUT_URI", "recon_data/output"),
+        range_start=daily_partitions.start.date().isoformat(),
     )
 
 

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from checks.catalog import CATALOGO_GLUE
 from checks.deadlines import PUBLICADA_NO_PRAZO, SLA_PUBLICACAO
 from reconciliation_assets.assets.common import ARRIVAL_TAG
 from reconciliation_assets.partitions import TIMEZONE
@@ -143,6 +144,7 @@ RUNBOOK_GATES = "plausibility-gates"
 RUNBOOK_RESUME = "resume-from-checkpoint"
 RUNBOOK_CHECK = "failed-check"
 RUNBOOK_LATE = "late-date"
+RUNBOOK_CATALOG = "glue-catalog"
 RUNBOOK_ANCHORS = (
     RUNBOOK_DAILY,
     RUNBOOK_FILE_MISSING,
@@ -155,6 +157,7 @@ RUNBOOK_ANCHORS = (
     RUNBOOK_RESUME,
     RUNBOOK_CHECK,
     RUNBOOK_LATE,
+    RUNBOOK_CATALOG,
 )
 GATE_CHECK = "plausibilidade"
 CHECK_RUNBOOK = {
@@ -162,6 +165,7 @@ CHECK_RUNBOOK = {
     "taxa_divergencia": RUNBOOK_DIVERGENCE,
     PUBLICADA_NO_PRAZO: RUNBOOK_LATE,
     SLA_PUBLICACAO: RUNBOOK_TIMEOUT,
+    CATALOGO_GLUE: RUNBOOK_CATALOG,
 }
 REJECTED_MARKER = "Arquivo rejeitado"
 FILE_STEP = "arquivos_fornecedor"

@@ -49,6 +49,7 @@ ALL_CHECKS = {
     "publicada_no_prazo",
     "cadeia_pendencias",
     "cadeia_atual",
+    "catalogo_glue",
 }
 
 

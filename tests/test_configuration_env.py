@@ -131,6 +131,7 @@ VARIABLES: dict[str, tuple[str, str, tuple[str, str], object, str | None]] = {
         "https://git.empresa/recon/docs/runbook.md",
         None,
     ),
+    "RECON_GLUE_DATABASE": ("", "conciliacao", ("glue_catalog", "database"), "conciliacao", "Conciliacao-BR"),
     "RECON_DUCKDB_MEMORY_LIMIT": ("512MB", "2GB", ("duckdb_engine", "memory_limit"), "2GB", None),
     "RECON_DUCKDB_THREADS": ("4", "2", ("duckdb_engine", "threads"), 2, "0"),
     "RECON_DUCKDB_TEMP_DIR": (
@@ -169,6 +170,7 @@ EXPECTED_HINT = {
     "RECON_SMTP_PORT": "não é um número inteiro",
     "RECON_SMTP_TLS": "use none, starttls ou ssl",
     "RECON_DUCKDB_THREADS": "use um inteiro >= 1",
+    "RECON_GLUE_DATABASE": "use letras minúsculas, números e _",
 }
 SECRETS = ("s3gredo", "segredo", "s3nh4")
 

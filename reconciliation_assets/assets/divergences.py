@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from checks.catalog import CATALOG_CHECKS, catalog_check, catalog_metadata
 from checks.chain import CHAIN_CHECKS, chain_check, currency_check, report_later_dates
 from checks.deadlines import (
     DEADLINE_CHECKS,
@@ -43,6 +44,7 @@ from reconciliation_assets.observability import log_stage, threshold_metadata
 from reconciliation_assets.partitions import daily_partitions
 from reconciliation_assets.publication import TableFile, publish_day, published_record
 from reconciliation_assets.run_guard import StepGuard, asset_step, run_started
+from resources.glue import GlueCatalog
 from resources.settings import Deadlines, DuckDBEngine, ReconRules
 from resources.storage import ReconStorage
 
@@ -103,6 +105,7 @@ PREVIOUS_DATE = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
         *DIVERGENCIAS_QUALITY_CHECKS,
         *DEADLINE_CHECKS,
         *CHAIN_CHECKS,
+        *CATALOG_CHECKS,
     ],
 )
 def divergencias(
@@ -111,9 +114,10 @@ def divergencias(
     rules: ReconRules,
     duckdb_engine: DuckDBEngine,
     deadlines: Deadlines,
+    glue_catalog: GlueCatalog,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     with asset_step(context, rules, "divergencias") as guard:
-        yield from _divergences(context, storage, rules, duckdb_engine, deadlines, guard)
+        yield from _divergences(context, storage, rules, duckdb_engine, deadlines, glue_catalog, guard)
 
 
 def input_fingerprint(paths: DayPaths, engine) -> dict[str, Any]:
@@ -138,6 +142,7 @@ def _divergences(
     rules: ReconRules,
     duckdb_engine: DuckDBEngine,
     deadlines: Deadlines,
+    glue_catalog: GlueCatalog,
     guard: StepGuard,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     timer = StageTimer()
@@ -188,6 +193,7 @@ def _divergences(
     published_at = None
     chain_status = own_status(day, previous)
     stale_later: list[str] = []
+    catalog: dict[str, Any] = {"estado": "nao_publicada"}
     if publish:
         publish_day(
             storage,
@@ -218,6 +224,7 @@ def _divergences(
                 f"{day}: pendências das datas posteriores desatualizadas: {', '.join(stale_later)}; "
                 "re-execute-as em ordem, da mais antiga à mais nova."
             )
+        catalog = _register_catalog(context, glue_catalog, day)
     else:
         failed = ", ".join(r.check_name for r in results if not r.passed)
         context.log.error(
@@ -264,6 +271,7 @@ def _divergences(
             "taxa_divergencia": dg.MetadataValue.float(float(resumo["taxa_divergencia"])),
             **{t: int(resumo[t]) for t in TIPOS},
             "diferenca_nao_explicada": str(resumo["diferenca_nao_explicada"]),
+            "catalogo_glue": catalog_metadata(catalog),
             "minutos_desde_chegada": dg.MetadataValue.float(
                 round((datetime.now(tz=UTC) - resumo["arquivo_chegou_em"]).total_seconds() / 60, 2)
             ),
@@ -289,6 +297,7 @@ def _divergences(
     yield from results
     yield from timing_checks
     yield currency_check(chain_status)
+    yield catalog_check(catalog)
 
 
 def _update_chain(context, storage, status, previous, conteudo, published_breaks) -> list[str]:
@@ -308,6 +317,27 @@ def _update_chain(context, storage, status, previous, conteudo, published_breaks
         )
         return []
     return [s["data_referencia"] for s in later if not s["atual"]]
+
+
+def _register_catalog(context, glue_catalog: GlueCatalog, day: str) -> dict[str, Any]:
+    """After D is published: register its tables and partition in the Glue Data Catalog.
+
+    Best effort, like ``_update_chain``: D is already published, so a failure is logged and reported
+    by the WARN check ``catalogo_glue`` (checks/catalog.py), never raised; the next publication of
+    any date registers the tables again, and a re-run of D its partition.
+    """
+    if not glue_catalog.enabled:
+        return {"estado": "desativado"}
+    try:
+        done = glue_catalog.register_day(day)
+    except Exception as exc:  # noqa: BLE001 - never turn a published day into a failed run
+        context.log.error(
+            f"{day}: publicado, mas o registro no Glue (banco {glue_catalog.database}) falhou: {exc!r}; "
+            "a próxima publicação registra de novo."
+        )
+        return {"estado": "falhou", "banco": glue_catalog.database, "erro": repr(exc)}
+    context.log.info(f"{day}: tabelas e partição registradas no Glue (banco {glue_catalog.database}).")
+    return {"estado": "registrado", "banco": glue_catalog.database, **done}
 
 
 def breaks_metadata(
