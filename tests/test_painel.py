@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -52,6 +53,18 @@ def open_app(monkeypatch, out: PublishedOutput | Path, **params: str) -> AppTest
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+def brl(valor: Decimal) -> str:
+    return f"{valor:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+
+
+def short_reais(valor: Decimal) -> str:
+    """The KPI card's amount: exact below a million, else in mi/bi to the cent of the unit."""
+    for unit, suffix in ((Decimal(10**9), "bi"), (Decimal(10**6), "mi")):
+        if valor >= unit:
+            return f"R$ {brl((valor / unit).quantize(Decimal('0.01')))} {suffix}"
+    return f"R$ {brl(valor)}"
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -97,13 +110,15 @@ def test_default_view_is_the_latest_date_with_exact_kpis_and_charts(published_ou
         "Divergências": pt(total),
         "Taxa de divergência": f"{taxa * 100:.2f}".replace(".", ",") + "%",
         "Pendências abertas": pt(abertas),
-        "Valor em aberto": "R$ " + f"{valor:,.2f}".replace(",", "X").replace(".", ",").replace("X", "."),
+        "Valor em aberto": short_reais(valor),
         "TIPO_1 (só no arquivo)": pt(t1),
         "TIPO_2 (só na base)": pt(t2),
         "TIPO_3 (campo difere)": pt(t3),
         "Severidade HIGH": pt(high),
     }
     assert total == 298 and abertas > 0  # the fixture really has divergences and open breaks
+    help_valor = next(m.help for m in at.metric if m.label == "Valor em aberto")
+    assert help_valor.startswith(f"Exato: R$ {brl(valor)}.")
     assert f"**Mostrando:** data {day} · fornecedor: todos · tipo: todos · severidade: todos" in text_of(at)
 
     charts = chart_rows(at)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 
 def _pt(text: str) -> str:
@@ -18,6 +18,19 @@ def reais(valor: Decimal | float | int | None) -> str:
     if valor is None:
         return "-"
     return "R$ " + _pt(f"{Decimal(valor).quantize(Decimal('0.01')):,.2f}")
+
+
+def reais_curto(valor: Decimal | float | int | None) -> str:
+    """For a KPI card, where ``R$ 2.407.714.478,12`` does not fit: from a million on, ``R$ 2,41 bi`` /
+    ``R$ 14,48 mi`` (half-even to the cent of the unit); the card's help shows the exact amount."""
+    if valor is None:
+        return "-"
+    exato = Decimal(valor)
+    for unidade, sufixo in ((Decimal(10**9), "bi"), (Decimal(10**6), "mi")):
+        if abs(exato) >= unidade:
+            curto = (exato / unidade).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+            return "R$ " + _pt(f"{curto:,.2f}") + f" {sufixo}"
+    return reais(exato)
 
 
 def percentual(taxa: float | None) -> str:

@@ -16,6 +16,33 @@ from reconciliation_assets.painel.filtros import SEVERIDADES
 from reconciliation_assets.schemas import FAIXAS_IDADE
 
 CORES_SEVERIDADE = {"HIGH": "#c0392b", "MEDIUM": "#e67e22", "LOW": "#7f8c8d"}
+# Numbers and dates as the business reads them (1.234,50; "mar"), in the dashboard and the report.
+LOCALE_PT_BR = {
+    "number": {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["R$ ", ""]},
+    "time": {
+        "dateTime": "%A, %e de %B de %Y, %X",
+        "date": "%d/%m/%Y",
+        "time": "%H:%M:%S",
+        "periods": ["AM", "PM"],
+        "days": ["domingo", "segunda", "terça", "quarta", "quinta", "sexta", "sábado"],
+        "shortDays": ["dom", "seg", "ter", "qua", "qui", "sex", "sáb"],
+        "months": [
+            "janeiro",
+            "fevereiro",
+            "março",
+            "abril",
+            "maio",
+            "junho",
+            "julho",
+            "agosto",
+            "setembro",
+            "outubro",
+            "novembro",
+            "dezembro",
+        ],
+        "shortMonths": ["jan", "fev", "mar", "abr", "mai", "jun", "jul", "ago", "set", "out", "nov", "dez"],
+    },
+}
 LARGURA = 360
 ALTURA = 220
 
@@ -101,6 +128,11 @@ def faixas_idade(rows: list[dict[str, Any]]) -> alt.Chart:
             tooltip=["faixa_idade:N", "pendencias:Q", alt.Tooltip("valor:Q", format=",.2f")],
         )
     )
+
+
+def em_portugues(chart: alt.Chart) -> alt.Chart:
+    """The chart with the pt-BR number and date formats (a top-level setting: applied last)."""
+    return chart.configure(locale=LOCALE_PT_BR)
 
 
 def svg(chart: alt.Chart) -> str:

@@ -16,7 +16,7 @@ import streamlit as st
 from reconciliation_assets.painel import graficos
 from reconciliation_assets.painel.consultas import TAMANHO_PAGINA, Saida
 from reconciliation_assets.painel.filtros import SEVERIDADES, Filtro, FiltroInvalido
-from reconciliation_assets.painel.formato import inteiro, percentual, reais
+from reconciliation_assets.painel.formato import inteiro, percentual, reais, reais_curto
 from reconciliation_assets.schemas import TIPOS_DIVERGENCIA
 
 TITULO = "Conciliação fornecedor × base interna"
@@ -104,7 +104,11 @@ def _kpis(saida: Saida, filtro: Filtro) -> int:
     linha1[0].metric("Divergências", inteiro(k["total"]))
     linha1[1].metric("Taxa de divergência", percentual(k["taxa_divergencia"]), help=_ajuda_taxa(k["datas"]))
     linha1[2].metric("Pendências abertas", inteiro(k["pendencias_abertas"]))
-    linha1[3].metric("Valor em aberto", reais(k["valor_em_aberto"]))
+    linha1[3].metric(
+        "Valor em aberto",
+        reais_curto(k["valor_em_aberto"]),
+        help=f"Exato: {reais(k['valor_em_aberto'])}. Soma do valor em jogo das pendências abertas na última data do período.",
+    )
     linha2[0].metric("TIPO_1 (só no arquivo)", inteiro(k["tipo_1"]))
     linha2[1].metric("TIPO_2 (só na base)", inteiro(k["tipo_2"]))
     linha2[2].metric("TIPO_3 (campo difere)", inteiro(k["tipo_3"]))
@@ -119,17 +123,27 @@ def _ajuda_taxa(datas: int) -> str:
     )
 
 
+def _grafico(coluna, chart) -> None:
+    # Streamlit sizes the element to the spec's height: title and axes must fit inside it, or they
+    # spill over the chart above or below ("fit" + "padding" makes the size the whole drawing's).
+    coluna.altair_chart(graficos.em_portugues(chart), width="stretch", theme=None)
+
+
 def _graficos(saida: Saida, filtro: Filtro) -> None:
+    # One row of two columns per pair: a chart stacked under two others in one column has its
+    # title drawn under the chart above it (seen in Chromium).
     esquerda, direita = st.columns(2)
-    esquerda.altair_chart(graficos.por_tipo(saida.por_tipo(filtro)), width="stretch")
-    direita.altair_chart(graficos.por_severidade(saida.por_severidade(filtro)), width="stretch")
-    esquerda.altair_chart(graficos.top_fornecedores(saida.top_fornecedores(filtro)), width="stretch")
-    direita.altair_chart(graficos.tendencia(saida.tendencia(filtro.fim)), width="stretch")
+    _grafico(esquerda, graficos.por_tipo(saida.por_tipo(filtro)))
+    _grafico(direita, graficos.por_severidade(saida.por_severidade(filtro)))
+    esquerda, direita = st.columns(2)
+    _grafico(esquerda, graficos.top_fornecedores(saida.top_fornecedores(filtro)))
+    _grafico(direita, graficos.tendencia(saida.tendencia(filtro.fim)))
+    esquerda, _ = st.columns(2)
     faixas = saida.pendencias_abertas(filtro)
     if faixas is None:
         esquerda.info("Pendências por idade: não disponível (a tabela `pendencias` ainda não foi publicada).")
     else:
-        esquerda.altair_chart(graficos.faixas_idade(faixas), width="stretch")
+        _grafico(esquerda, graficos.faixas_idade(faixas))
 
 
 @st.fragment
