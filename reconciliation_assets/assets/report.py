@@ -15,6 +15,7 @@ from datetime import date
 import dagster as dg
 
 from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, StageTimer
+from reconciliation_assets.engine.sql_models import EngineSettings
 from reconciliation_assets.observability import log_stage
 from reconciliation_assets.painel.consultas import Saida
 from reconciliation_assets.painel.relatorio import Relatorio, reunir
@@ -29,11 +30,11 @@ MANIFEST = "relatorio"
 
 
 def render_report(
-    storage: ReconStorage, engine: DuckDBEngine, day: str, painel: str | None
+    storage: ReconStorage, engine: EngineSettings, day: str, painel: str | None
 ) -> tuple[Relatorio, bytes]:
     """What D's report shows and its ``index.html`` as UTF-8 bytes, from the published output
     (the same bytes every time for the same publication)."""
-    saida = Saida(storage, engine.settings())
+    saida = Saida(storage, engine)
     try:
         relatorio = reunir(saida, date.fromisoformat(day))
     finally:
@@ -65,7 +66,7 @@ def relatorio_diario(
         timer = StageTimer()
         day = context.partition_key
         painel = notifier.painel_link(day)
-        relatorio, body = render_report(storage, duckdb_engine, day, painel)
+        relatorio, body = render_report(storage, duckdb_engine.settings(), day, painel)
         uri = storage.report_uri(day)
         storage.write_bytes(uri, body, "text/html; charset=utf-8")
         manifest = {
