@@ -561,7 +561,7 @@ def test_no_secret_and_no_unmasked_nome_in_any_log_line_or_message(
         for plain in (nome, "José da Silva", "Silva Xavier", "José Xavier"):
             assert plain not in text, f"unmasked nome {plain!r} in {where}"
     assert "***Xavier" in haystacks["event log"]  # the masked form is what the pandera check shows
-    assert haystacks["event log"].count('"evento": "etapa"') == 5 + 2  # 5 stages, then 2 before the block
+    assert haystacks["event log"].count('"evento": "etapa"') == 6 + 2  # 6 stages (the report's included), then 2 before the block
     assert '"evento": "alerta"' in haystacks["stdout/stderr"]  # the sensors' delivery lines were scanned
 
 
