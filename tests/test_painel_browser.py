@@ -204,9 +204,9 @@ def test_the_daily_report_opens_offline_in_chromium_with_only_its_own_content(
         "return [...document.querySelectorAll('svg')].map(s => s.getBoundingClientRect().width)"
     )
     assert len(sizes) == 5 and min(sizes) > 300  # every chart drawn, none collapsed
-    (total,) = duckdb.sql(
+    ((total,),) = duckdb.sql(
         f"SELECT count(*) FROM read_parquet('{published_output.output}/divergencias/data_referencia={day}/*.parquet')"
-    ).fetchone()
+    ).fetchall()
     kpis = browser.find_element(By.ID, "kpis").text
     assert f"Divergências\n{total:,}".replace(",", ".") in kpis
     assert browser.title == f"Conciliação fornecedor × base interna — {day}"
