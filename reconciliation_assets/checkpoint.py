@@ -33,7 +33,14 @@ CHECKPOINT_FILE = "checkpoint.json"
 # re-run publishes byte-identical trees): the dashboard reads it to say when a date's run failed.
 RUN_STATUS_DIR = "por_data"
 RUN_STATUS_FILE = "execucao.json"
-STEPS = ("arquivos_fornecedor", "validacao", "base_interna_snapshot", "divergencias", "resumo_conciliacao")
+STEPS = (
+    "arquivos_fornecedor",
+    "validacao",
+    "base_interna_snapshot",
+    "divergencias",
+    "resumo_conciliacao",
+    "relatorio_diario",
+)
 # The line-consuming unit: once it is done, every line of the file has been processed.
 LINES_UNIT = "validacao"
 GATE_CHECK = "plausibilidade"

@@ -8,6 +8,7 @@ from checks.deadlines import with_freshness_policies
 from reconciliation_assets.assets.divergences import divergencias
 from reconciliation_assets.assets.internal_snapshot import base_interna_snapshot
 from reconciliation_assets.assets.raw_files import arquivos_fornecedor
+from reconciliation_assets.assets.report import relatorio_diario
 from reconciliation_assets.assets.summary import resumo_conciliacao
 from reconciliation_assets.assets.validated import validacao
 from reconciliation_assets.checkpoint import checkpoint_step_done, checkpoint_step_failed
@@ -21,7 +22,14 @@ from sensors.ingress import ingresso_fornecedor
 # one: this job, the UI's partition launcher and asset backfills alike.
 ASSETS = [
     asset.with_hooks({checkpoint_step_done, checkpoint_step_failed})
-    for asset in (arquivos_fornecedor, validacao, base_interna_snapshot, divergencias, resumo_conciliacao)
+    for asset in (
+        arquivos_fornecedor,
+        validacao,
+        base_interna_snapshot,
+        divergencias,
+        resumo_conciliacao,
+        relatorio_diario,
+    )
 ]
 
 MAX_RUNTIME_SECONDS = 1200  # the 20-minute SLA; also run_monitoring.max_runtime_seconds for __ASSET_JOB
@@ -31,7 +39,7 @@ daily_reconciliation = dg.define_asset_job(
     selection=dg.AssetSelection.assets(*ASSETS),
     partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
-    description="Concilia uma data de ponta a ponta: arquivos → validação → base interna → divergências e pendências → resumo.",
+    description="Concilia uma data de ponta a ponta: arquivos → validação → base interna → divergências e pendências → resumo → relatório diário.",
     tags={dg.MAX_RUNTIME_SECONDS_TAG: MAX_RUNTIME_SECONDS},
 )
 

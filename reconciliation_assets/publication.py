@@ -31,8 +31,9 @@ from resources.storage import SCHEMA_VERSION, ReconStorage
 
 JOURNAL = "pendente"
 RECORD = "publicacao"
-# Promotion order: the summary is the date's "done" marker, so it goes last.
-TABLE_ORDER = ("quarentena", "divergencias", "pendencias", "relatorio", "resumo_conciliacao")
+# Promotion order: the summary is the date's "done" marker, so it goes last. The daily report is
+# not part of the unit: it is rendered from the committed publication afterwards (assets/report.py).
+TABLE_ORDER = ("quarentena", "divergencias", "pendencias", "resumo_conciliacao")
 
 
 @dataclass(frozen=True)

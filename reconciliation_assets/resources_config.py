@@ -129,6 +129,7 @@ def build_notifier() -> Notifier:
         smtp_ca_file=env_or("RECON_SMTP_CA_FILE", ""),
         ui_base_url=env_or("RECON_UI_BASE_URL", ""),
         runbook_url=env_or("RECON_RUNBOOK_URL", ""),
+        painel_url=env_or("RECON_PAINEL_URL", ""),
         checkpoint_uri=env_or("RECON_CHECKPOINT_URI", "recon_data/checkpoints"),
     )
 

@@ -21,12 +21,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import date
 from email.message import EmailMessage
 from typing import Any
 
 from pydantic import field_validator
 
 from reconciliation_assets.observability import json_line, redact
+from reconciliation_assets.painel.filtros import Filtro, link
 from resources.env import EnvValidatedResource
 
 LOG = logging.getLogger("recon.alertas")
@@ -72,6 +74,8 @@ class Alert:
     chave: str = ""  # deduplication key (kind + run/check/state)
     runbook: str = ""  # anchor of the docs/runbook.md section that says what to do
     checkpoint_location: str | None = None  # the checkpoint's own ``checkpoint_location``, when read
+    relatorio: str | None = None  # the date's published daily report (its ``dagster/uri``)
+    painel: bool = False  # link to the dashboard's view of ``data_referencia`` (when RECON_PAINEL_URL is set)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe copy (for a sensor cursor that keeps undelivered alerts)."""
@@ -110,6 +114,7 @@ class Notifier(EnvValidatedResource):
     smtp_ca_file: str = ""  # private CA bundle for the SMTP server's certificate (optional)
     ui_base_url: str = ""
     runbook_url: str = ""  # e.g. https://git.example.com/recon/blob/main/docs/runbook.md
+    painel_url: str = ""  # the dashboard (`recon painel`) as the business opens it, e.g. https://painel.empresa
     checkpoint_uri: str = "recon_data/checkpoints"
     timeout_s: float = 10.0
     max_attempts: int = 3
@@ -175,6 +180,13 @@ class Notifier(EnvValidatedResource):
             return None
         return f"{self.checkpoint_uri.rstrip('/')}/{run_id}/"
 
+    def painel_link(self, data_referencia: str | None) -> str | None:
+        """``<RECON_PAINEL_URL>/?inicio=D&fim=D``: the dashboard's view of D; None when unset."""
+        if not (self.painel_url.strip() and data_referencia):
+            return None
+        day = date.fromisoformat(data_referencia)
+        return link(self.painel_url.strip(), Filtro(day, day))
+
     def runbook_link(self, anchor: str) -> str:
         """``<RECON_RUNBOOK_URL>#anchor``, or the repository-relative ``docs/runbook.md#anchor``."""
         base = self.runbook_url.strip() or RUNBOOK_PATH
@@ -217,6 +229,14 @@ class Notifier(EnvValidatedResource):
             lines += ["", f"Execução: {link}"]
         elif alert.job_id:
             lines += ["", "Execução: (RECON_UI_BASE_URL não configurada)"]
+        relatorio = r(alert.relatorio) if alert.relatorio else None
+        painel = r(p) if alert.painel and (p := self.painel_link(alert.data_referencia)) else None
+        if relatorio or painel:
+            lines.append("")
+        if relatorio:
+            lines.append(f"Relatório: {relatorio}")
+        if painel:
+            lines.append(f"Painel: {painel}")
         if step:
             lines += ["", f"Próximo passo: {step}"]
         if runbook:
@@ -277,6 +297,14 @@ class Notifier(EnvValidatedResource):
         context_bits = []
         if link:
             context_bits.append(f"<{slack_escape(link)}|Abrir a execução no Dagster>")
+        if relatorio:
+            context_bits.append(
+                f"<{slack_escape(relatorio)}|Relatório do dia>"
+                if relatorio.startswith(("http://", "https://"))
+                else f"Relatório: {slack_escape(relatorio)}"
+            )
+        if painel:
+            context_bits.append(f"<{slack_escape(painel)}|Abrir o painel da data>")
         if step:
             context_bits.append(f"Próximo passo: {slack_escape(step)}")
         if runbook:

@@ -24,6 +24,8 @@ from resources.env import EnvValidatedResource
 
 PART_FILE = "part-0.parquet"
 MANIFESTS_DIR = "_manifestos"
+REPORT_DIR = "relatorio"
+REPORT_FILE = "index.html"
 SCHEMA_VERSION = 1
 _DATE_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SSE_MODES = ("", "AES256", "aws:kms")
@@ -274,6 +276,10 @@ class ReconStorage(EnvValidatedResource):
     def table_uri(self, table: str, data_referencia: str) -> str:
         return join_uri(self.partition_uri(table, data_referencia), PART_FILE)
 
+    def report_uri(self, data_referencia: str) -> str:
+        """``<output>/relatorio/data_referencia=D/index.html``: D's daily report (not a table)."""
+        return join_uri(self.output_uri, REPORT_DIR, f"data_referencia={data_referencia}", REPORT_FILE)
+
     def manifest_uri(self, data_referencia: str, name: str) -> str:
         """``<output>/_manifestos/data_referencia=D/<name>.json``: outside every table folder."""
         return join_uri(self.output_uri, MANIFESTS_DIR, f"data_referencia={data_referencia}", f"{name}.json")
@@ -385,10 +391,18 @@ class ReconStorage(EnvValidatedResource):
     # ---- small JSON documents (manifests, checkpoints) ---------------------------------------
     def write_json(self, uri: str, document: dict[str, Any]) -> None:
         body = json.dumps(document, indent=2, ensure_ascii=False, default=str).encode("utf-8")
+        self.write_bytes(uri, body, "application/json")
+
+    def write_bytes(self, uri: str, body: bytes, content_type: str) -> None:
+        """Replace ``uri`` with ``body`` in one atomic step: a reader sees the old bytes or the new.
+
+        Locally a temporary file beside it and ``os.replace``; on S3 a single PutObject (an object
+        is never visible half-written). Small documents only: the body is held in memory.
+        """
         if is_s3(uri):
             bucket, key = split_s3(uri)
             self._client().put_object(
-                Bucket=bucket, Key=key, Body=body, ContentType="application/json", **self._sse_args()
+                Bucket=bucket, Key=key, Body=body, ContentType=content_type, **self._sse_args()
             )
             return
         path = Path(uri)

@@ -15,7 +15,8 @@ their cursor; an alert a channel did not accept stays in the cursor and is retri
   to ``alerta_sla``); in a failed run, every failed check is listed in the run's failure alert;
 * a run past 18/20 minutes since the file arrived, or the SLA check failing -> ``alerta_sla``;
 * an asset entering FAIL/WARN freshness (and its recovery) -> ``alerta_frescor``;
-* a successful day with its KPIs -> ``alerta_dia_conciliado``.
+* a successful day with its KPIs, the link to its daily report (``relatorio_diario``) and, with
+  ``RECON_PAINEL_URL`` set, to the dashboard's view of the date -> ``alerta_dia_conciliado``.
 
 Backfills are deliberate work on the past: their successes and their SLA/deadline checks do not
 page anyone (failures still do).
@@ -509,6 +510,7 @@ def success_alert(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Alert | N
     )
     summary = None
     breaks = None
+    report = None
     failed_checks = []
     sla = None
     for e in events:
@@ -518,6 +520,8 @@ def success_alert(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Alert | N
                 summary = {k: _metadata_value(v) for k, v in mat.metadata.items()}
             elif mat.asset_key == dg.AssetKey("pendencias"):
                 breaks = {k: _metadata_value(v) for k, v in mat.metadata.items()}
+            elif mat.asset_key == dg.AssetKey("relatorio_diario"):
+                report = _metadata_value(mat.metadata.get("dagster/uri"))
         elif e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             ev = e.event_specific_data
             if ev.check_name == SLA_PUBLICACAO:
@@ -584,6 +588,8 @@ def success_alert(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Alert | N
         checkpoint=False,
         chave=f"sucesso:{run.run_id}",
         runbook=RUNBOOK_DAILY,
+        relatorio=str(report) if report else None,
+        painel=True,
     )
 
 

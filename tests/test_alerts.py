@@ -434,10 +434,35 @@ def test_a_healthy_day_sends_one_success_message_with_kpis(recon_env, instance, 
         "SLA cumprido: sim",
         f"Job id: {result.run_id}",
         f"Execução: {UI.rstrip('/')}/runs/{result.run_id}",
+        f"Relatório: {recon_env / 'output' / 'relatorio' / f'data_referencia={day}' / 'index.html'}",
     ):
         assert kpi in body, kpi
     assert "Checkpoint" not in body  # nothing to resume
+    assert "Painel:" not in body  # RECON_PAINEL_URL unset: no dashboard link
 
+
+PAINEL = "https://painel.empresa.example/recon/"
+
+
+def test_the_success_message_links_to_the_report_and_the_dashboard_view_of_the_date(
+    recon_env, instance, webhook, smtp, monkeypatch
+):
+    day = today_sp()
+    lines, base = matching_day(day, 20)
+    write_day(recon_env, day, [*lines, f"F9;FALTA-NA-BASE;Ana Lima;A1;{base[0][4]};1234.50"], base)
+    monkeypatch.setenv("RECON_PAINEL_URL", PAINEL)  # the run's report links to the dashboard too
+    result = run_day(instance, day)
+    assert result.success
+    Ticker(instance, resources_for(notifier_for(webhook, smtp, recon_env, painel_url=PAINEL))).all()
+    assert len(webhook.posts) == 1 and len(smtp.messages) == 1
+    report = recon_env / "output" / "relatorio" / f"data_referencia={day}" / "index.html"
+    painel = f"https://painel.empresa.example/recon/?inicio={day}&fim={day}"
+    body = email_body(smtp.messages[0])
+    assert f"\nRelatório: {report}\nPainel: {painel}\n" in body
+    blocks = json.dumps(webhook.posts[0]["blocks"], ensure_ascii=False)
+    assert f"<{slack_escape(painel)}|Abrir o painel da data>" in blocks and f"Relatório: {report}" in blocks
+    html = report.read_text(encoding="utf-8")
+    assert f'href="{painel.replace("&", "&amp;")}"' in html and "***Lima" in html and "Ana Lima" not in html
 
 def test_a_receiver_that_is_down_does_not_fail_the_run(recon_env, instance, down_port, monkeypatch, capfd):
     monkeypatch.setenv("RECON_SLACK_WEBHOOK_URL", f"http://{LOOPBACK}:{down_port}/services/{WEBHOOK_TOKEN}")
@@ -536,7 +561,7 @@ def test_no_secret_and_no_unmasked_nome_in_any_log_line_or_message(
         for plain in (nome, "José da Silva", "Silva Xavier", "José Xavier"):
             assert plain not in text, f"unmasked nome {plain!r} in {where}"
     assert "***Xavier" in haystacks["event log"]  # the masked form is what the pandera check shows
-    assert haystacks["event log"].count('"evento": "etapa"') == 5 + 2  # 5 stages, then 2 before the block
+    assert haystacks["event log"].count('"evento": "etapa"') == 6 + 2  # 6 stages (the report's included), then 2 before the block
     assert '"evento": "alerta"' in haystacks["stdout/stderr"]  # the sensors' delivery lines were scanned
 
 

@@ -36,6 +36,7 @@ def test_assets_carry_the_metadata_the_ui_shows():
         "divergencias",
         "pendencias",
         "resumo_conciliacao",
+        "relatorio_diario",
     }
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
@@ -48,3 +49,7 @@ def test_assets_carry_the_metadata_the_ui_shows():
     assert [c.name for c in schema.columns][:5] == ["fornecedor_id", "ordem_id", "nome", "ativo_id", "data"]
     job = defs.resolve_job_def("daily_reconciliation")
     assert job.partitions_def is not None
+    # the daily report is part of the job, after the summary
+    report = graph.get(dg.AssetKey("relatorio_diario"))
+    assert report.parent_keys == {dg.AssetKey("resumo_conciliacao")}
+    assert "relatorio_diario" in {n.name for n in job.graph.node_defs}

@@ -132,6 +132,13 @@ VARIABLES: dict[str, tuple[str, str, tuple[str, str], object, str | None]] = {
         None,
     ),
     "RECON_GLUE_DATABASE": ("", "conciliacao", ("glue_catalog", "database"), "conciliacao", "Conciliacao-BR"),
+    "RECON_PAINEL_URL": (
+        "http://127.0.0.1:8501",
+        "https://painel.empresa/recon",
+        ("notifier", "painel_url"),
+        "https://painel.empresa/recon",
+        None,
+    ),
     "RECON_DUCKDB_MEMORY_LIMIT": ("512MB", "2GB", ("duckdb_engine", "memory_limit"), "2GB", None),
     "RECON_DUCKDB_THREADS": ("4", "2", ("duckdb_engine", "threads"), 2, "0"),
     "RECON_DUCKDB_TEMP_DIR": (

@@ -103,6 +103,7 @@ def test_rerunning_a_date_replaces_it_with_the_same_rows(env):
         "pendencias.json",
         "publicacao.json",
         "quarentena.json",
+        "relatorio.json",
         "resumo_conciliacao.json",
     ]
     manifest = json.loads((manifests / "divergencias.json").read_text())
@@ -110,8 +111,12 @@ def test_rerunning_a_date_replaces_it_with_the_same_rows(env):
     record = json.loads((manifests / "publicacao.json").read_text())
     assert record["job_id"] == second.run_id and record["estado"] == "publicada"
     assert [t["tabela"] for t in record["tabelas"]] == ["quarentena", "divergencias", "pendencias", "resumo_conciliacao"]
-    for t in ("quarentena", "pendencias", "resumo_conciliacao"):
+    for t in ("quarentena", "pendencias", "resumo_conciliacao", "relatorio"):
         assert json.loads((manifests / f"{t}.json").read_text())["job_id"] == second.run_id
+    # the daily report, rendered after the publication from what it published
+    report = env / "output" / "relatorio" / f"data_referencia={DAY}"
+    assert sorted(p.name for p in report.iterdir()) == ["index.html"]
+    assert json.loads((manifests / "relatorio.json").read_text())["publicacao_job_id"] == second.run_id
     assert not (env / "output" / "_staging").exists() or not any((env / "output" / "_staging").iterdir())
 
 
@@ -192,7 +197,7 @@ def test_checkpoint_records_every_finished_step(env):
     doc = checkpoint_of(env, result.run_id)
     assert doc["status"] == "SUCCESS" and doc["job_id"] == result.run_id and doc["end_time"]
     assert [u["unit"] for u in doc["progress"]["completed_units"]] == doc["units"]
-    assert doc["progress"]["last_completed_unit"] == "resumo_conciliacao"
+    assert doc["progress"]["last_completed_unit"] == "relatorio_diario"
     truth_lines = table(env, "resumo_conciliacao", "SELECT linhas_csv FROM {t}")[0][0]
     assert (doc["progress"]["total_lines"], doc["progress"]["processed_lines"], doc["progress"]["pending_lines"]) == (
         truth_lines,
@@ -232,7 +237,7 @@ def test_reexecution_from_failure_resumes_without_redoing_finished_steps(env):
         )
         assert second.success
         started = sorted(e.step_key for e in second.all_events if e.event_type_value == "STEP_START")
-        assert started == ["base_interna_snapshot", "divergencias", "resumo_conciliacao"]
+        assert started == ["base_interna_snapshot", "divergencias", "relatorio_diario", "resumo_conciliacao"]
     assert table(env, "resumo_conciliacao", "SELECT count(*) FROM {t}") == [(1,)]
 
 

@@ -14,7 +14,14 @@ from tests.receivers import matching_day, run_day, write_day
 
 pytest_plugins = ["tests.receivers"]
 
-STAGES = ["arquivos_fornecedor", "validacao", "base_interna_snapshot", "divergencias", "resumo_conciliacao"]
+STAGES = [
+    "arquivos_fornecedor",
+    "validacao",
+    "base_interna_snapshot",
+    "divergencias",
+    "resumo_conciliacao",
+    "relatorio_diario",
+]
 
 
 def test_nome_keeps_only_the_last_word_in_python_and_in_polars():

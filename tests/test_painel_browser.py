@@ -85,3 +85,30 @@ def test_the_dashboard_in_chromium_shows_the_filtered_view_and_downloads_its_row
     assert [tuple(r[c] for c in cols) for r in rows] == expected
     assert len(rows) == total
     print(f"first paint {first_paint:.1f}s, screenshot {tmp_path / 'painel.png'}")  # noqa: T201
+
+
+def test_the_daily_report_opens_offline_in_chromium_with_only_its_own_content(
+    published_output: PublishedOutput, browser, tmp_path: Path
+):
+    """The report as a reader opens it: a local file, the network cut, nothing else fetched."""
+    day = published_output.dates[-1]
+    report = published_output.output / "relatorio" / f"data_referencia={day}" / "index.html"
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    browser.get(report.as_uri())
+    assert browser.execute_script("return document.readyState") == "complete"
+    assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
+    sizes = browser.execute_script(
+        "return [...document.querySelectorAll('svg')].map(s => s.getBoundingClientRect().width)"
+    )
+    assert len(sizes) == 5 and min(sizes) > 300  # every chart drawn, none collapsed
+    ((total,),) = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{published_output.output}/divergencias/data_referencia={day}/*.parquet')"
+    ).fetchall()
+    kpis = browser.find_element(By.ID, "kpis").text
+    assert f"Divergências\n{total:,}".replace(",", ".") in kpis
+    assert browser.title == f"Conciliação fornecedor × base interna — {day}"
+    browser.save_screenshot(str(tmp_path / "relatorio.png"))

@@ -188,8 +188,11 @@ def test_csv_on_s3_runs_against_postgres_and_publishes_to_s3_like_the_local_path
     tables = ("divergencias", "pendencias", "quarentena", "resumo_conciliacao")
     assert sorted(published) == sorted(
         [f"saida/{t}/data_referencia={DAY}/part-0.parquet" for t in tables]
-        + [f"saida/_manifestos/data_referencia={DAY}/{n}.json" for n in (*tables, "publicacao", "cadeia")]
+        + [f"saida/_manifestos/data_referencia={DAY}/{n}.json" for n in (*tables, "publicacao", "cadeia", "relatorio")]
+        + [f"saida/relatorio/data_referencia={DAY}/index.html"]
     )
+    report = client.head_object(Bucket=s3_bucket, Key=f"saida/relatorio/data_referencia={DAY}/index.html")
+    assert report["ContentType"] == "text/html; charset=utf-8" and report["ServerSideEncryption"] == "AES256"
     encryption = client.head_object(
         Bucket=s3_bucket, Key=f"saida/divergencias/data_referencia={DAY}/part-0.parquet"
     )

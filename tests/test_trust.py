@@ -71,7 +71,8 @@ def test_an_emptied_internal_base_is_gated_and_the_earlier_output_stays(recon_en
     first = run_day(instance, DAY)
     assert first.success
     before = output_state(recon_env)
-    assert len(before) == 10  # four tables, their four manifests, the publication record, the chain status
+    # four tables, their four manifests, the publication record, the chain status, the report and its manifest
+    assert len(before) == 12
 
     make_base(recon_env / "base.duckdb", [])  # the ledger's table was emptied overnight
     gated = run_day(instance, DAY)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urlencode
 
 from reconciliation_assets.schemas import TIPOS_DIVERGENCIA
 
@@ -103,3 +104,10 @@ class Filtro:
         ):
             partes.append(f"{rotulo}: {', '.join(valores) if valores else 'todos'}")
         return " · ".join(partes)
+
+
+def link(base: str, filtro: Filtro) -> str:
+    """The dashboard's address that reproduces ``filtro``'s view: ``<base>/?inicio=…&fim=…``.
+
+    Used by the daily report and the success alert, so their links open exactly that view."""
+    return f"{base.rstrip('/')}/?{urlencode(filtro.parametros(), safe=',')}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 
 def _pt(text: str) -> str:
@@ -35,3 +36,22 @@ def reais_curto(valor: Decimal | float | int | None) -> str:
 
 def percentual(taxa: float | None) -> str:
     return "-" if taxa is None else _pt(f"{taxa * 100:.2f}") + "%"
+
+
+TAXA = "Taxa de divergência"
+VALOR_EM_ABERTO = "Valor em aberto"
+
+
+def indicadores(k: dict[str, Any]) -> list[tuple[str, str]]:
+    """The eight KPIs of ``Saida.kpis`` as label and text, in order: the dashboard and the daily
+    report show exactly these, so a figure reads the same wherever the business sees it."""
+    return [
+        ("Divergências", inteiro(k["total"])),
+        (TAXA, percentual(k["taxa_divergencia"])),
+        ("Pendências abertas", inteiro(k["pendencias_abertas"])),
+        (VALOR_EM_ABERTO, reais(k["valor_em_aberto"])),
+        ("TIPO_1 (só no arquivo)", inteiro(k["tipo_1"])),
+        ("TIPO_2 (só na base)", inteiro(k["tipo_2"])),
+        ("TIPO_3 (campo difere)", inteiro(k["tipo_3"])),
+        ("Severidade HIGH", inteiro(k["high"])),
+    ]

@@ -139,4 +139,4 @@ def svg(chart: alt.Chart) -> str:
     """The chart as a standalone SVG element (fonts and shapes inline; no script, no network)."""
     import vl_convert as vlc
 
-    return vlc.vegalite_to_svg(chart.to_dict())
+    return vlc.vegalite_to_svg(em_portugues(chart).to_dict())

@@ -16,7 +16,7 @@ import streamlit as st
 from reconciliation_assets.painel import graficos
 from reconciliation_assets.painel.consultas import TAMANHO_PAGINA, Saida
 from reconciliation_assets.painel.filtros import SEVERIDADES, Filtro, FiltroInvalido
-from reconciliation_assets.painel.formato import inteiro, percentual, reais, reais_curto
+from reconciliation_assets.painel.formato import TAXA, VALOR_EM_ABERTO, indicadores, inteiro, reais_curto
 from reconciliation_assets.schemas import TIPOS_DIVERGENCIA
 
 TITULO = "Conciliação fornecedor × base interna"
@@ -100,19 +100,13 @@ def _barra_lateral(saida: Saida, filtro: Filtro, datas: list[date]) -> Filtro:
 
 def _kpis(saida: Saida, filtro: Filtro) -> int:
     k = saida.kpis(filtro)
-    linha1, linha2 = st.columns(4), st.columns(4)
-    linha1[0].metric("Divergências", inteiro(k["total"]))
-    linha1[1].metric("Taxa de divergência", percentual(k["taxa_divergencia"]), help=_ajuda_taxa(k["datas"]))
-    linha1[2].metric("Pendências abertas", inteiro(k["pendencias_abertas"]))
-    linha1[3].metric(
-        "Valor em aberto",
-        reais_curto(k["valor_em_aberto"]),
-        help=f"Exato: {reais(k['valor_em_aberto'])}. Soma do valor em jogo das pendências abertas na última data do período.",
-    )
-    linha2[0].metric("TIPO_1 (só no arquivo)", inteiro(k["tipo_1"]))
-    linha2[1].metric("TIPO_2 (só na base)", inteiro(k["tipo_2"]))
-    linha2[2].metric("TIPO_3 (campo difere)", inteiro(k["tipo_3"]))
-    linha2[3].metric("Severidade HIGH", inteiro(k["high"]))
+    celulas = [*st.columns(4), *st.columns(4)]
+    for celula, (rotulo, valor) in zip(celulas, indicadores(k), strict=True):
+        if rotulo == VALOR_EM_ABERTO:  # R$ 2.407.714.478,12 does not fit a card: short, exact in the help
+            ajuda = f"Exato: {valor}. Valor em jogo das pendências abertas na última data do período."
+            celula.metric(rotulo, reais_curto(k["valor_em_aberto"]), help=ajuda)
+        else:
+            celula.metric(rotulo, valor, help=_ajuda_taxa(k["datas"]) if rotulo == TAXA else None)
     return int(k["total"])
 
 
