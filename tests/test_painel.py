@@ -460,3 +460,16 @@ def test_oidc_login_without_its_secrets_refuses_to_start(tmp_path, monkeypatch):
     assert done.returncode == 2
     assert "RECON_PAINEL_LOGIN='sim': login inválido" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_amounts_read_as_the_business_writes_them():
+    from reconciliation_assets.painel.formato import reais, reais_curto
+
+    assert reais(Decimal("-810.84")) == "-R$ 810,84"
+    assert reais(Decimal("1234567.5")) == "R$ 1.234.567,50"
+    assert reais(Decimal("0.005")) == "R$ 0,00"  # half-even, like the money everywhere else
+    assert reais(Decimal("0.015")) == "R$ 0,02"
+    assert reais_curto(Decimal("999999.99")) == "R$ 999.999,99"
+    assert reais_curto(Decimal("14482887.28")) == "R$ 14,48 mi"
+    assert reais_curto(Decimal("-2407714478.12")) == "-R$ 2,41 bi"
+    assert reais(None) == reais_curto(None) == "-"

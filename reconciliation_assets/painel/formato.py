@@ -18,7 +18,8 @@ def reais(valor: Decimal | float | int | None) -> str:
     """Exact to the cent: a Decimal is formatted as is, never through a float."""
     if valor is None:
         return "-"
-    return "R$ " + _pt(f"{Decimal(valor).quantize(Decimal('0.01')):,.2f}")
+    centavos = Decimal(valor).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    return ("-" if centavos < 0 else "") + "R$ " + _pt(f"{abs(centavos):,.2f}")
 
 
 def reais_curto(valor: Decimal | float | int | None) -> str:
@@ -29,8 +30,8 @@ def reais_curto(valor: Decimal | float | int | None) -> str:
     exato = Decimal(valor)
     for unidade, sufixo in ((Decimal(10**9), "bi"), (Decimal(10**6), "mi")):
         if abs(exato) >= unidade:
-            curto = (exato / unidade).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
-            return "R$ " + _pt(f"{curto:,.2f}") + f" {sufixo}"
+            curto = (abs(exato) / unidade).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+            return ("-" if exato < 0 else "") + "R$ " + _pt(f"{curto:,.2f}") + f" {sufixo}"
     return reais(exato)
 
 
