@@ -246,9 +246,10 @@ def test_a_glue_outage_leaves_the_day_published_and_the_warn_check_failed_until_
             f"{DAY}: publicado, mas o registro no Glue (banco {database}) falhou: {error}; "
             "a próxima publicação registra de novo."
         ]
-        assert published_keys(s3_env, s3_bucket) == [
-            f"saida/{t}/data_referencia={DAY}/part-0.parquet" for t in sorted(TABLES)
-        ]
+        assert published_keys(s3_env, s3_bucket) == sorted(
+            [f"saida/{t}/data_referencia={DAY}/part-0.parquet" for t in TABLES]
+            + [f"saida/relatorio/data_referencia={DAY}/index.html"]
+        )
         glue = glue_client(s3_env)
         assert database not in [d["Name"] for d in glue.get_databases()["DatabaseList"]]
 
