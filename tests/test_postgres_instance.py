@@ -28,6 +28,7 @@ ASSETS = {
     "divergencias",
     "pendencias",
     "resumo_conciliacao",
+    "relatorio_diario",
 }
 
 

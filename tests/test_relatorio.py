@@ -39,7 +39,8 @@ def pt(n: int) -> str:
 def reais(v: Decimal | None) -> str:
     if v is None:
         return "-"
-    return "R$ " + f"{v:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    sign = "-" if v < 0 else ""
+    return sign + "R$ " + f"{abs(v):,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
 
 
 def pct(taxa: float) -> str:
