@@ -21,9 +21,7 @@ from typing import Any
 import dagster as dg
 
 from checks.invariants import spec
-
-PLAUSIBILIDADE = "plausibilidade"
-RELEASE_TAG = "recon/publicar_mesmo_assim"
+from reconciliation_assets.contract import PLAUSIBILIDADE, RELEASE_TAG
 
 PLAUSIBILITY_CHECKS = [
     spec(

@@ -29,21 +29,22 @@ if "pyspark" not in sys.modules:
 
 from checks.invariants import spec
 from reconciliation_assets import schemas
-from reconciliation_assets.assets.common import markdown_table
+from reconciliation_assets.contract import (
+    ESQUEMA_VALIDADAS,
+    EXPECTATIVAS_DIVERGENCIAS,
+    TAXA_DIVERGENCIA,
+    TAXA_QUARENTENA,
+)
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
 from reconciliation_assets.observability import (
     DIVERGENCE_RATE_SEVERITY,
     QUARANTINE_RATE_SEVERITY,
     SEVERITY_OK,
+    markdown_table,
     mask_nome,
     mask_nome_expr,
     mask_record,
 )
-
-TAXA_QUARENTENA = "taxa_quarentena"
-TAXA_DIVERGENCIA = "taxa_divergencia"
-ESQUEMA_VALIDADAS = "esquema_validadas"
-EXPECTATIVAS_DIVERGENCIAS = "expectativas_divergencias"
 
 # Bounded views: pandera reads at most this many validated rows, GE samples this many divergences.
 PANDERA_MAX_ROWS = 250_000  # a contract gate on a bounded view; full-data invariants are SQL checks
