@@ -346,7 +346,7 @@ def _describe(result: Any, batch: str) -> dict[str, Any]:
     column = kwargs.get("column") or ",".join(kwargs.get("column_list", [])[:3]) or "-"
     details = result.result or {}
     examples = details.get("partial_unexpected_list") or []
-    shown = []
+    shown: list[Any] = []  # masked records (dicts) or short texts
     for value in examples[:5]:
         if isinstance(value, dict):
             shown.append(mask_record(value))
@@ -383,9 +383,9 @@ def divergences_expectations_check(
         # The work folder is named data_referencia=D: without hive_partitioning=false DuckDB would
         # add that folder as a 16th column, which is not in the file.
         source = "read_parquet($path, hive_partitioning = false)"
-        total = int(
-            runner.con.execute(f"SELECT count(*) FROM {source}", {"path": str(divergencias)}).fetchone()[0]
-        )
+        row = runner.con.execute(f"SELECT count(*) FROM {source}", {"path": str(divergencias)}).fetchone()
+        assert row is not None  # count(*) always returns one row
+        total = int(row[0])
         # Money as exact text: pandas would turn decimals into floats (9999999999999999.99 -> 1e16).
         money = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in MONEY_DIGITS)
         sample = runner.con.execute(

@@ -382,7 +382,7 @@ def failure_alert(facts: FailureFacts) -> Alert:
     if tags.get("dagster/retry_number"):
         fields["Tentativa"] = str(int(tags["dagster/retry_number"]) + 1)
     fields.update(_checkpoint_fields(facts.checkpoint))
-    common = {
+    common: dict[str, Any] = {
         "data_referencia": day,
         "job_id": facts.run_id,
         "inicio": facts.start,
@@ -872,7 +872,9 @@ def alerta_frescor(
     state.retry_pending(notifier, context.log)
     sent = 0
     for record in event_records_after(
-        context.instance, dg.DagsterEventType.FRESHNESS_STATE_CHANGE, state.after
+        context.instance,
+        dg.DagsterEventType.FRESHNESS_STATE_CHANGE,
+        None if state.after is None else int(state.after),  # this cursor holds a storage id
     ):
         state.after = record.storage_id
         change = record.event_log_entry.dagster_event.event_specific_data
