@@ -29,4 +29,3 @@ class StageTimer:
             "duracao_s": dg.MetadataValue.float(round(elapsed, 3)),
             "linhas_por_s": dg.MetadataValue.float(round(rows / elapsed, 1)),
         }
-
