@@ -14,8 +14,7 @@ from typing import Any
 import dagster as dg
 
 from checks.invariants import spec
-
-CATALOGO_GLUE = "catalogo_glue"
+from reconciliation_assets.contract import CATALOGO_GLUE
 
 CATALOG_CHECKS = [
     spec(

@@ -15,9 +15,7 @@ from typing import Any
 import dagster as dg
 
 from checks.invariants import spec
-
-CADEIA_PENDENCIAS = "cadeia_pendencias"
-CADEIA_ATUAL = "cadeia_atual"
+from reconciliation_assets.contract import CADEIA_ATUAL, CADEIA_PENDENCIAS
 
 CHAIN_CHECKS = [
     spec(

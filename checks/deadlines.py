@@ -31,13 +31,10 @@ from typing import Any
 import dagster as dg
 
 from checks.invariants import spec
-from reconciliation_assets.assets.common import ARRIVAL_TAG
+from reconciliation_assets.contract import ARRIVAL_TAG, BACKFILL_TAG, PUBLICADA_NO_PRAZO, SLA_PUBLICACAO
 from reconciliation_assets.observability import PROCESSING_TIME_SEVERITY, SEVERITY_OK, SLA_BREACH_SEVERITY
 from resources.settings import Deadlines
 
-BACKFILL_TAG = "dagster/backfill"
-SLA_PUBLICACAO = "sla_publicacao"
-PUBLICADA_NO_PRAZO = "publicada_no_prazo"
 MAX_PUBLICATIONS_SCANNED = 100
 
 DEADLINE_CHECKS = [

@@ -10,13 +10,14 @@ from typing import Any
 
 import dagster as dg
 
+from reconciliation_assets.contract import (
+    CASAMENTO_BASE,
+    CASAMENTO_CSV,
+    CONTAGEM_LINHAS,
+    ORDEM_ID_UNICO_BASE,
+    SALDO_EXPLICADO,
+)
 from reconciliation_assets.partitions import daily_partitions
-
-CONTAGEM_LINHAS = "contagem_linhas"
-ORDEM_ID_UNICO_BASE = "ordem_id_unico_base"
-SALDO_EXPLICADO = "saldo_explicado"
-CASAMENTO_CSV = "casamento_csv"
-CASAMENTO_BASE = "casamento_base"
 
 
 def spec(name: str, asset: str, description: str, blocking: bool = True) -> dg.AssetCheckSpec:

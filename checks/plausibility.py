@@ -16,14 +16,13 @@ then passes, still shows the reasons, and the release is recorded in the publica
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 
 from checks.invariants import spec
-
-PLAUSIBILIDADE = "plausibilidade"
-RELEASE_TAG = "recon/publicar_mesmo_assim"
+from reconciliation_assets.contract import PLAUSIBILIDADE, RELEASE_TAG
 
 PLAUSIBILITY_CHECKS = [
     spec(
@@ -35,7 +34,7 @@ PLAUSIBILITY_CHECKS = [
 ]
 
 
-def released_by_operator(tags: dict[str, str]) -> bool:
+def released_by_operator(tags: Mapping[str, str]) -> bool:
     return tags.get(RELEASE_TAG, "").strip().lower() in {"true", "1", "sim", "yes"}
 
 

@@ -29,21 +29,22 @@ if "pyspark" not in sys.modules:
 
 from checks.invariants import spec
 from reconciliation_assets import schemas
-from reconciliation_assets.assets.common import markdown_table
+from reconciliation_assets.contract import (
+    ESQUEMA_VALIDADAS,
+    EXPECTATIVAS_DIVERGENCIAS,
+    TAXA_DIVERGENCIA,
+    TAXA_QUARENTENA,
+)
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
 from reconciliation_assets.observability import (
     DIVERGENCE_RATE_SEVERITY,
     QUARANTINE_RATE_SEVERITY,
     SEVERITY_OK,
+    markdown_table,
     mask_nome,
     mask_nome_expr,
     mask_record,
 )
-
-TAXA_QUARENTENA = "taxa_quarentena"
-TAXA_DIVERGENCIA = "taxa_divergencia"
-ESQUEMA_VALIDADAS = "esquema_validadas"
-EXPECTATIVAS_DIVERGENCIAS = "expectativas_divergencias"
 
 # Bounded views: pandera reads at most this many validated rows, GE samples this many divergences.
 PANDERA_MAX_ROWS = 250_000  # a contract gate on a bounded view; full-data invariants are SQL checks
@@ -345,7 +346,7 @@ def _describe(result: Any, batch: str) -> dict[str, Any]:
     column = kwargs.get("column") or ",".join(kwargs.get("column_list", [])[:3]) or "-"
     details = result.result or {}
     examples = details.get("partial_unexpected_list") or []
-    shown = []
+    shown: list[Any] = []  # masked records (dicts) or short texts
     for value in examples[:5]:
         if isinstance(value, dict):
             shown.append(mask_record(value))
@@ -382,9 +383,9 @@ def divergences_expectations_check(
         # The work folder is named data_referencia=D: without hive_partitioning=false DuckDB would
         # add that folder as a 16th column, which is not in the file.
         source = "read_parquet($path, hive_partitioning = false)"
-        total = int(
-            runner.con.execute(f"SELECT count(*) FROM {source}", {"path": str(divergencias)}).fetchone()[0]
-        )
+        row = runner.con.execute(f"SELECT count(*) FROM {source}", {"path": str(divergencias)}).fetchone()
+        assert row is not None  # count(*) always returns one row
+        total = int(row[0])
         # Money as exact text: pandas would turn decimals into floats (9999999999999999.99 -> 1e16).
         money = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in MONEY_DIGITS)
         sample = runner.con.execute(

@@ -132,7 +132,8 @@ def mark_later_dates(
 ) -> list[dict[str, Any]]:
     """Re-derive the currency of every published date after D (oldest first); returns their status."""
     later = [d for d in published if d > day]
-    prev_day, prev_content, prev_current = day, conteudo, current
+    prev_content: str | None = conteudo  # a later date's manifest may have none
+    prev_day, prev_current = day, current
     statuses = []
     for other in later:
         manifest = storage.read_json(storage.manifest_uri(other, TABLE)) or {}

@@ -24,6 +24,7 @@ from typing import Any
 import dagster as dg
 import pyarrow.parquet as pq
 
+from reconciliation_assets.contract import LINES_UNIT, PLAUSIBILIDADE, STEPS
 from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.run_guard import DeadlineExceeded
 from resources.storage import join_uri
@@ -33,17 +34,8 @@ CHECKPOINT_FILE = "checkpoint.json"
 # re-run publishes byte-identical trees): the dashboard reads it to say when a date's run failed.
 RUN_STATUS_DIR = "por_data"
 RUN_STATUS_FILE = "execucao.json"
-STEPS = (
-    "arquivos_fornecedor",
-    "validacao",
-    "base_interna_snapshot",
-    "divergencias",
-    "resumo_conciliacao",
-    "relatorio_diario",
-)
-# The line-consuming unit: once it is done, every line of the file has been processed.
-LINES_UNIT = "validacao"
-GATE_CHECK = "plausibilidade"
+# STEPS (the units) and LINES_UNIT (the line-consuming one) are in the contract.
+GATE_CHECK = PLAUSIBILIDADE
 RESUME = (
     "Re-execute a execução a partir da falha (Re-execute → From failure) na UI, ou "
     '`dagster job execute … --tags \'{"dagster/partition": "D"}\'` para refazer a data inteira; '

@@ -30,7 +30,7 @@ def _parse_date(text: str) -> date:
 
 def _scenario(args: argparse.Namespace) -> Scenario:
     preset = PRESETS[args.preset] if args.preset else {}
-    rows = args.rows or preset.get("rows", 1_000_000)
+    rows = int(args.rows or preset.get("rows", 1_000_000))
     return Scenario(
         rows=rows,
         data_referencia=args.date,
@@ -166,12 +166,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     output = Path(os.environ.get("RECON_OUTPUT_URI", DEFAULT_ROOT / "output"))
     day = sc.data_referencia.isoformat()
-    resumo = duckdb.sql(
+
+    def relation(sql: str) -> duckdb.DuckDBPyRelation:
+        rel = duckdb.sql(sql)
+        assert rel is not None  # None only for statements without a result; these are queries
+        return rel
+
+    resumo = relation(
         f"SELECT * FROM read_parquet('{output}/resumo_conciliacao/data_referencia={day}/*.parquet')"
     ).fetchall()
     cols = [
         d[0]
-        for d in duckdb.sql(
+        for d in relation(
             f"DESCRIBE SELECT * FROM read_parquet('{output}/resumo_conciliacao/data_referencia={day}/*.parquet')"
         ).fetchall()
     ]
@@ -190,7 +196,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     print("Consulte com DuckDB (Python), por exemplo:")
     print(f"  .venv/bin/python -c \"import duckdb; duckdb.sql(\\\"{query}\\\").show()\"")
-    duckdb.sql(query).show()
+    relation(query).show()
     return 0
 
 

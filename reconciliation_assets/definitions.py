@@ -12,6 +12,7 @@ from reconciliation_assets.assets.report import relatorio_diario
 from reconciliation_assets.assets.summary import resumo_conciliacao
 from reconciliation_assets.assets.validated import validacao
 from reconciliation_assets.checkpoint import checkpoint_step_done, checkpoint_step_failed
+from reconciliation_assets.contract import JOB_NAME
 from reconciliation_assets.partitions import daily_partitions
 from reconciliation_assets.resources_config import build_resources
 from schedules.safety_net import build_safety_net_schedule
@@ -35,7 +36,7 @@ ASSETS = [
 MAX_RUNTIME_SECONDS = 1200  # the 20-minute SLA; also run_monitoring.max_runtime_seconds for __ASSET_JOB
 
 daily_reconciliation = dg.define_asset_job(
-    "daily_reconciliation",
+    JOB_NAME,
     selection=dg.AssetSelection.assets(*ASSETS),
     partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,

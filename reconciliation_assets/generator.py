@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import numpy as np
@@ -358,7 +359,7 @@ def generate(
             out.write((lines.str.join("\n").item() + "\n\n").encode(sc.encoding))
             blank += 1
             insert(plan.base_rows(df))
-            coverage += [df["data"].min(), df["data"].max()]
+            coverage += [cast(date, df["data"].min()), cast(date, df["data"].max())]  # a Date column
             stats = df.filter(pl.col("kind") == 3).group_by("field3", "delta_band").len()
             for f3, band, n in stats.iter_rows():
                 counts3[FIELDS_TIPO_3[f3]] += n
@@ -418,7 +419,9 @@ def refresh_ground_truths(con: duckdb.DuckDBPyConnection, table: str, folder: Pa
         f"SELECT data_referencia, verdade_propria FROM {GENERATIONS_TABLE} WHERE tabela = ? ORDER BY 1",
         [table],
     ).fetchall()
-    n_base = int(con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+    row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+    assert row is not None  # count(*) always returns one row
+    n_base = int(row[0])
     owns = " ".join(
         f"WHEN g.d = DATE '{d.isoformat()}' THEN {owned_by(d, 'b.ordem_id')}" for d, _ in registered
     )

@@ -140,3 +140,13 @@ def threshold_metadata(
             minutos_processamento, processing_warn_minutes, PROCESSING_TIME_SEVERITY
         )
     return meta
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """Rows as a Markdown table for check/asset metadata (the UI renders it)."""
+    if not rows:
+        return "_(vazio)_"
+    headers = list(rows[0])
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(r[h]).replace("|", "\\|") for h in headers) + " |" for r in rows]
+    return "\n".join(lines)

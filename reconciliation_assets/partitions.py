@@ -6,7 +6,9 @@ import os
 
 import dagster as dg
 
-TIMEZONE = "America/Sao_Paulo"
+from reconciliation_assets.contract import TIMEZONE
+
+__all__ = ["TIMEZONE", "daily_partitions"]
 
 # Partitions are part of the definitions' shape, so they are read when the code location loads.
 # end_offset=1 adds today's partition: a file for today must map to one (DAGSTER_NOTES item 3).

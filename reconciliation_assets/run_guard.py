@@ -27,7 +27,7 @@ from typing import Any
 
 import dagster as dg
 
-from reconciliation_assets.assets.common import ARRIVAL_TAG
+from reconciliation_assets.contract import ARRIVAL_TAG
 from reconciliation_assets.engine.cancellation import ACTIVE_WATCHDOG, Watchdog
 
 BASIS_ARRIVAL = "chegada_do_arquivo"

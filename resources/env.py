@@ -17,6 +17,7 @@ variable, so its errors name it the same way.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -84,7 +85,7 @@ PARSE_MESSAGES = {
 }
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: Mapping[str, Any]) -> str:
     if error.get("type") in PARSE_MESSAGES:
         return PARSE_MESSAGES[error["type"]]
     return str(error.get("msg", "")).removeprefix("Value error, ")
@@ -105,7 +106,7 @@ class EnvValidatedResource(dg.ConfigurableResource):
         raw_values: dict[str, str | None] = {}
         for field, name in from_env.items():
             value = data[field]
-            raw = str.__str__(value) if isinstance(value, EnvValue) else os.environ.get(name)
+            raw = str.__str__(value) if isinstance(value, EnvValue) else os.environ.get(str(name))
             raw_values[field] = raw
             if raw is None:
                 resolved.pop(field)  # unset: Dagster names it when it resolves the EnvVar

@@ -18,19 +18,11 @@ from pydantic import field_validator
 
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
 from resources.env import EnvValidatedResource
+from resources.internal_base_errors import InternalBaseError, InternalBaseUnavailable
+
+__all__ = ["InternalBase", "InternalBaseError", "InternalBaseUnavailable", "duckdb_path", "quoted_identifier"]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$")
-
-
-class InternalBaseError(RuntimeError):
-    """The internal base cannot be read and retrying will not help: a missing table, a bad URL,
-    refused credentials or privileges, a wrong encoding. The message says what to fix."""
-
-
-class InternalBaseUnavailable(InternalBaseError):
-    """A transient fault, worth retrying: connection refused or timed out, the server closed the
-    connection (also mid-COPY), the server starting up or shutting down, too many connections, the
-    statement timeout or a cancelled query. Catch this one before ``InternalBaseError``."""
 
 
 def quoted_identifier(name: str) -> str:

@@ -44,7 +44,7 @@ import psycopg2.extensions
 
 from reconciliation_assets.engine.cancellation import on_deadline
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
-from resources.internal_base import InternalBaseError, InternalBaseUnavailable
+from resources.internal_base_errors import InternalBaseError, InternalBaseUnavailable
 
 __all__ = ["InternalBaseError", "InternalBaseUnavailable", "snapshot_postgres"]
 

@@ -14,12 +14,18 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from reconciliation_assets.contract import (
+    DEADLINE_TAG,
+    IN_PROGRESS_STATUSES,
+    ORIGIN_TAG,
+    PARTITION_TAG,
+    SAFETY_NET_ORIGIN,
+)
 from reconciliation_assets.partitions import daily_partitions
 from resources.settings import Deadlines
-from sensors.alerts import IN_PROGRESS, ORIGIN_TAG, PARTITION_TAG, SAFETY_NET_ORIGIN
 
 SCHEDULE_NAME = "rede_de_seguranca_diaria"
-DEADLINE_TAG = "recon/prazo_arquivo"
+IN_PROGRESS = [dg.DagsterRunStatus(status) for status in IN_PROGRESS_STATUSES]
 
 
 def file_materialized(instance: dg.DagsterInstance, data_referencia: str) -> bool:

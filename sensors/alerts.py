@@ -32,30 +32,31 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from checks.catalog import CATALOGO_GLUE
-from checks.deadlines import PUBLICADA_NO_PRAZO, SLA_PUBLICACAO
-from reconciliation_assets.assets.common import ARRIVAL_TAG
-from reconciliation_assets.partitions import TIMEZONE
+from reconciliation_assets.contract import (
+    ARRIVAL_TAG,
+    BACKFILL_TAG,
+    CATALOGO_GLUE,
+    FAILURE_SENT_TAG,
+    IN_PROGRESS_STATUSES,
+    JOB_NAME,
+    ORIGIN_TAG,
+    PARTITION_TAG,
+    PLAUSIBILIDADE,
+    PUBLICADA_NO_PRAZO,
+    SAFETY_NET_ORIGIN,
+    SLA_PUBLICACAO,
+    SUCCESS_SENT_TAG,
+    TAXA_DIVERGENCIA,
+    TIMEZONE,
+    WILL_RETRY_TAG,
+)
 from resources.notify import Alert, Notifier
 from resources.settings import Deadlines, ReconRules
 from resources.storage import ReconStorage
 from sensors.events import AlertCursor, event_records_after, finished_runs_after, run_events
 
-PARTITION_TAG = "dagster/partition"
-BACKFILL_TAG = "dagster/backfill"
-WILL_RETRY_TAG = "dagster/will_retry"
-ORIGIN_TAG = "recon/origem"
-SAFETY_NET_ORIGIN = "rede_de_seguranca"
-FAILURE_SENT_TAG = "recon/alerta_falha_enviado"
-SUCCESS_SENT_TAG = "recon/alerta_sucesso_enviado"
 MISSING_FILE_MARKER = "Nenhum arquivo *.csv para"
-JOB_NAME = "daily_reconciliation"
-IN_PROGRESS = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
+IN_PROGRESS = [dg.DagsterRunStatus(status) for status in IN_PROGRESS_STATUSES]
 BACKFILL_QUIET_CHECKS = {SLA_PUBLICACAO, PUBLICADA_NO_PRAZO}
 MAX_FIELD_CHARS = 300
 MAX_CHECK_FIELDS = 12
@@ -160,10 +161,10 @@ RUNBOOK_ANCHORS = (
     RUNBOOK_LATE,
     RUNBOOK_CATALOG,
 )
-GATE_CHECK = "plausibilidade"
+GATE_CHECK = PLAUSIBILIDADE
 CHECK_RUNBOOK = {
     GATE_CHECK: RUNBOOK_GATES,
-    "taxa_divergencia": RUNBOOK_DIVERGENCE,
+    TAXA_DIVERGENCIA: RUNBOOK_DIVERGENCE,
     PUBLICADA_NO_PRAZO: RUNBOOK_LATE,
     SLA_PUBLICACAO: RUNBOOK_TIMEOUT,
     CATALOGO_GLUE: RUNBOOK_CATALOG,
@@ -381,7 +382,7 @@ def failure_alert(facts: FailureFacts) -> Alert:
     if tags.get("dagster/retry_number"):
         fields["Tentativa"] = str(int(tags["dagster/retry_number"]) + 1)
     fields.update(_checkpoint_fields(facts.checkpoint))
-    common = {
+    common: dict[str, Any] = {
         "data_referencia": day,
         "job_id": facts.run_id,
         "inicio": facts.start,
@@ -871,7 +872,9 @@ def alerta_frescor(
     state.retry_pending(notifier, context.log)
     sent = 0
     for record in event_records_after(
-        context.instance, dg.DagsterEventType.FRESHNESS_STATE_CHANGE, state.after
+        context.instance,
+        dg.DagsterEventType.FRESHNESS_STATE_CHANGE,
+        None if state.after is None else int(state.after),  # this cursor holds a storage id
     ):
         state.after = record.storage_id
         change = record.event_log_entry.dagster_event.event_specific_data

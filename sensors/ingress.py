@@ -26,14 +26,11 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from reconciliation_assets.assets.common import ARRIVAL_TAG
-from reconciliation_assets.partitions import TIMEZONE, daily_partitions
+from reconciliation_assets.contract import ARRIVAL_TAG, CHANGED_FILES_TAG, FILE_TAG, JOB_NAME, TIMEZONE
+from reconciliation_assets.partitions import daily_partitions
 from resources.storage import IngressEntry, ReconStorage, csv_name_problem
 
 SENSOR_NAME = "ingresso_fornecedor"
-JOB_NAME = "daily_reconciliation"
-FILE_TAG = "recon/arquivo"
-CHANGED_FILES_TAG = "recon/arquivos_alterados"
 
 
 def _now() -> datetime:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import pytest
 
 from reconciliation_assets.assets.common import ARRIVAL_TAG
 from resources.notify import Alert, Notifier, slack_escape
@@ -285,6 +286,7 @@ def test_a_blocking_check_is_reported_once_with_the_failed_run(recon_env, instan
     assert "Publicação suspensa" in email_body(smtp.messages[0])
 
 
+@pytest.mark.slow  # ~22 s measured
 def test_an_sla_warning_and_a_deadline_breach_each_send_exactly_one_message(
     recon_env, instance, webhook, smtp
 ):

@@ -142,6 +142,7 @@ def by_engine(published_output: PublishedOutput) -> dict[str, dict]:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.slow  # the Spark one-liner in a JVM
 def test_each_readme_line_reads_every_table_with_a_date_partition_and_exact_money(
     engine: str, by_engine: dict, published_output: PublishedOutput
 ):
@@ -169,6 +170,7 @@ def test_each_readme_line_reads_every_table_with_a_date_partition_and_exact_mone
     assert all(len(r["valor_diferenca"].split(".")[1]) == 2 for r in divergencias if r["valor_diferenca"])
 
 
+@pytest.mark.slow  # the Spark one-liner in a JVM
 def test_every_engine_reads_the_same_rows(by_engine: dict):
     def keyed(engine: str) -> list[tuple]:
         rows = by_engine[engine]["divergencias"][1]

@@ -11,6 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the benchmark's chain and peers in subprocesses
+
 REPO = Path(__file__).resolve().parents[1]
 
 

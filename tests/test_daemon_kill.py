@@ -18,10 +18,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import pytest
 
 from tests.receivers import matching_day, write_day
 from tests.servers import wait_for
 from tests.test_daemon_start import ROOT, _home, _stop
+
+pytestmark = pytest.mark.slow  # a real dagster-daemon, killed mid-tick
 
 DAY_OFFSET = 1  # yesterday in São Paulo: inside the sensor's look-back window
 

@@ -19,6 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 import yaml
 from dagster import DagsterInstance
 
@@ -65,6 +66,7 @@ def test_deploy_md_documents_migrate_before_the_processes():
     assert "ExecStartPre=/opt/recon/.venv/bin/dagster instance migrate" in section
 
 
+@pytest.mark.slow  # dagster-daemon + dagster-webserver
 def test_migrate_then_daemon_and_webserver_together_both_come_up(tmp_path):
     home = _home(tmp_path)
     bin_dir = Path(sys.executable).parent

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 import requests
 
 from checks.deadlines import deadline_applies
@@ -172,6 +173,7 @@ def _restore_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+@pytest.mark.slow  # dagster dev, a GraphQL backfill of five dates
 def test_a_backfill_through_graphql_runs_in_process_and_equals_single_runs(recon_env, tmp_path):  # noqa: F811
     """Five dates backfilled as the UI does: oldest first (pendencias), equal to five single runs in order."""
     days = ["2024-03-10", "2024-03-11", "2024-03-12", "2024-03-13", "2024-03-14"]

@@ -21,11 +21,14 @@ from selenium.webdriver.support.ui import WebDriverWait
 from bench.browser import chromium, metric_values, painel_server, wait_download, wait_painted
 from tests.published_output import PublishedOutput
 
+pytestmark = pytest.mark.slow  # Chromium through selenium over the published days
+
 FILTERED = {"inicio": "2024-03-08", "fim": "2024-03-11", "tipo": "TIPO_1,TIPO_3_VALOR", "severidade": "HIGH"}
 WHERE = (
     "data_referencia BETWEEN DATE '2024-03-08' AND DATE '2024-03-11' "
     "AND tipo_divergencia IN ('TIPO_1', 'TIPO_3_VALOR') AND severidade = 'HIGH'"
 )
+
 ORDEM = "data_referencia DESC, ordem_id, tipo_divergencia"
 
 

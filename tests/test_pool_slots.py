@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 import yaml
 from dagster._core.storage.dagster_run import DagsterRunStatus
 from dagster._core.test_utils import create_run_for_test, create_test_daemon_workspace_context
@@ -45,6 +46,7 @@ def test_both_instance_files_free_the_slots_of_dead_runs():
     )
 
 
+@pytest.mark.slow  # a run worker process, killed
 def test_a_killed_run_worker_gives_its_pool_slot_back(tmp_path):
     local = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     monitoring = {**local["run_monitoring"], "free_slots_after_run_end_seconds": 1}

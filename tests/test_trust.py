@@ -351,6 +351,7 @@ def recon_vars() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith("RECON_")}
 
 
+@pytest.mark.slow  # a run process killed, then the next run (~12-21 s each)
 @pytest.mark.parametrize("point", ["validacao", "staging", "journal"])
 def test_a_run_killed_before_its_commit_leaves_the_previous_set_intact(recon_env, instance, point):
     good_day(recon_env)
@@ -369,6 +370,7 @@ def test_a_run_killed_before_its_commit_leaves_the_previous_set_intact(recon_env
     ).fetchall() == [("X00002",)]
 
 
+@pytest.mark.slow  # a run process killed, then the next run (~20 s each)
 @pytest.mark.parametrize("point", ["promote-1", "promote-2", "promote-3"])
 def test_a_run_killed_mid_publication_is_completed_by_the_next_run(recon_env, instance, point):
     good_day(recon_env)

@@ -7,10 +7,14 @@ from typing import Any
 
 import dagster as dg
 
+from reconciliation_assets.contract import ARRIVAL_TAG
+from reconciliation_assets.observability import markdown_table
+
+__all__ = ["ARRIVAL_TAG", "GROUP", "OWNERS", "TAGS", "StageTimer", "markdown_table"]
+
 GROUP = "conciliacao"
 OWNERS = ["team:conciliacao"]
 TAGS = {"domain": "financeiro"}
-ARRIVAL_TAG = "recon/arquivo_chegou_em"
 
 
 class StageTimer:
@@ -25,12 +29,3 @@ class StageTimer:
             "duracao_s": dg.MetadataValue.float(round(elapsed, 3)),
             "linhas_por_s": dg.MetadataValue.float(round(rows / elapsed, 1)),
         }
-
-
-def markdown_table(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "_(vazio)_"
-    headers = list(rows[0])
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(r[h]).replace("|", "\\|") for h in headers) + " |" for r in rows]
-    return "\n".join(lines)

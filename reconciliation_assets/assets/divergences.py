@@ -226,7 +226,7 @@ def _divergences(
             )
         catalog = _register_catalog(context, glue_catalog, day)
     else:
-        failed = ", ".join(r.check_name for r in results if not r.passed)
+        failed = ", ".join(str(r.check_name) for r in results if not r.passed)
         context.log.error(
             f"{day}: checagens bloqueantes falharam ({failed}); NADA da data foi publicado "
             "(a saída anterior permanece)."

@@ -30,12 +30,14 @@ LINES_SCHEMA = pa.schema(
 )
 
 
-def _cp1252_c1_passthrough(error: UnicodeDecodeError) -> tuple[str, int]:
+def _cp1252_c1_passthrough(error: UnicodeError) -> tuple[str, int]:
     """Map the five bytes cp1252 leaves undefined to their C1 code points, as browsers do.
 
     Python's cp1252 refuses 0x81, 0x8D, 0x8F, 0x90 and 0x9D; losing or replacing them would
     silently change a line, so they pass through unchanged instead.
     """
+    if not isinstance(error, UnicodeDecodeError):  # registered for decoding only
+        raise error
     bad = error.object[error.start : error.end]
     return "".join(chr(b) for b in bad), error.end
 

@@ -116,7 +116,9 @@ class ModelRunner:
         return int(rows[0]) if rows else 0
 
     def count(self, relation: str) -> int:
-        return int(self.con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0])
+        row = self.con.execute(f"SELECT count(*) FROM {relation}").fetchone()
+        assert row is not None  # count(*) always returns one row
+        return int(row[0])
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
         """A small read-only query (aggregates, one-row results) for metadata and checks."""

@@ -150,7 +150,8 @@ class Saida:
     def avisos(self, filtro: Filtro, datas: list[date]) -> list[str]:
         """What the page must say before its numbers: failed last runs of the dates it shows, and
         failed later dates that have no publication when it shows the latest one."""
-        mostradas = [d for d in datas if filtro.inicio <= d <= filtro.fim][-MAX_ESTADOS:]
+        inicio, fim = filtro.periodo()
+        mostradas = [d for d in datas if inicio <= d <= fim][-MAX_ESTADOS:]
         avisos = [a for d in mostradas if (a := self.estado_da_data(d).aviso())]
         if mostradas and mostradas[-1] == datas[-1]:
             for d in self.datas_com_execucao_apos(datas[-1])[-MAX_ESTADOS:]:

@@ -69,6 +69,12 @@ class Filtro:
             ),
         )
 
+    def periodo(self) -> tuple[date, date]:
+        """``(inicio, fim)`` of a filter whose period was resolved (the page's, the report's)."""
+        if self.inicio is None or self.fim is None:
+            raise FiltroInvalido("período não resolvido: inicio e fim são obrigatórios aqui")
+        return self.inicio, self.fim
+
     def com_periodo(self, inicio: date, fim: date) -> Filtro:
         return Filtro(inicio, fim, self.fornecedores, self.tipos, self.severidades)
 

@@ -80,7 +80,7 @@ def _barra_lateral(saida: Saida, filtro: Filtro, datas: list[date]) -> Filtro:
             "Período",
             value=(filtro.inicio, filtro.fim),
             min_value=datas[0],
-            max_value=max(datas[-1], filtro.fim),
+            max_value=max(datas[-1], filtro.periodo()[1]),
         )
         fornecedores = st.multiselect(
             "Fornecedor", saida.fornecedores(filtro), default=list(filtro.fornecedores), placeholder="todos"
@@ -131,7 +131,7 @@ def _graficos(saida: Saida, filtro: Filtro) -> None:
     _grafico(direita, graficos.por_severidade(saida.por_severidade(filtro)))
     esquerda, direita = st.columns(2)
     _grafico(esquerda, graficos.top_fornecedores(saida.top_fornecedores(filtro)))
-    _grafico(direita, graficos.tendencia(saida.tendencia(filtro.fim)))
+    _grafico(direita, graficos.tendencia(saida.tendencia(filtro.periodo()[1])))
     esquerda, _ = st.columns(2)
     faixas = saida.pendencias_abertas(filtro)
     if faixas is None:
@@ -172,8 +172,9 @@ def _tabela(saida: Saida, filtro: Filtro, total: int) -> None:
 
 def _sem_dados(saida: Saida, filtro: Filtro, datas: list[date]) -> date | None:
     """When the period has no publication: say why, and which good date is shown instead (or None)."""
-    anteriores = [d for d in datas if d <= filtro.fim]
-    estado = saida.estado_da_data(filtro.fim)
+    fim = filtro.periodo()[1]
+    anteriores = [d for d in datas if d <= fim]
+    estado = saida.estado_da_data(fim)
     if estado.ultima_falhou and anteriores:
         st.error(f"{estado.aviso()} Mostrando a última data publicada com sucesso: {anteriores[-1]}.")
         return anteriores[-1]
@@ -198,14 +199,16 @@ def render() -> None:
         )
         return
     filtro = _barra_lateral(saida, _filtro_da_url(datas), datas)
-    no_periodo = [d for d in datas if filtro.inicio <= d <= filtro.fim]
+    inicio, fim = filtro.periodo()
+    no_periodo = [d for d in datas if inicio <= d <= fim]
     if not no_periodo:
         substituta = _sem_dados(saida, filtro, datas)
         if substituta is None:
             return
         filtro = filtro.com_periodo(substituta, substituta)
+    inicio, fim = filtro.periodo()
     st.markdown(
-        f"**Mostrando:** {filtro.descricao()} · {len([d for d in datas if filtro.inicio <= d <= filtro.fim])} data(s) publicada(s)"
+        f"**Mostrando:** {filtro.descricao()} · {len([d for d in datas if inicio <= d <= fim])} data(s) publicada(s)"
     )
     for aviso in saida.avisos(filtro, datas):
         st.warning(aviso)
