@@ -273,7 +273,8 @@ def _validate(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProces
         capture_output=True,
         text=True,
         timeout=240,
-        env={"PATH": str(dagster.parent), "DAGSTER_HOME": str(tmp_path), "HOME": str(tmp_path), **env},
+        # PYTHONPATH: the checkout this test runs in, not whichever copy is installed in the venv.
+        env={"PATH": str(dagster.parent), "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(tmp_path), "HOME": str(tmp_path), **env},
     )
 
 
