@@ -71,6 +71,9 @@ def test_the_dashboard_in_chromium_shows_the_filtered_view_and_downloads_its_row
     assert "tipo: TIPO_1, TIPO_3_VALOR · severidade: HIGH" in body
     assert f"Linhas 1–100 de {shown}" in body
     browser.save_screenshot(str(tmp_path / "painel.png"))
+    # Everything the page loaded (scripts, fonts, Vega, data) came from the dashboard itself.
+    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert loaded and all(url.startswith((painel, "data:", "blob:")) for url in loaded), loaded
 
     button = WebDriverWait(browser, 120).until(
         ec.element_to_be_clickable((By.CSS_SELECTOR, '[data-testid="stDownloadButton"] button'))
