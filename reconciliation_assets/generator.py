@@ -32,6 +32,8 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from reconciliation_assets.engine.sql_models import sql_literal
+
 FIELDS_TIPO_3 = ("VALOR", "DATA", "FORNECEDOR", "ATIVO", "NOME")
 REASONS = (
     "MALFORMED_ROW",
@@ -508,7 +510,7 @@ def export_base_to_postgres(
         owned = " OR ".join(owned_by(d) for d in dates)
         con.execute(
             f"COPY (SELECT fornecedor_id, ordem_id, nome, ativo_id, data, CAST(valor AS VARCHAR) AS valor "
-            f"FROM {source} WHERE {owned}) TO '{str(csv_path).replace(chr(39), chr(39) * 2)}' "
+            f"FROM {source} WHERE {owned}) TO {sql_literal(str(csv_path))} "
             "(FORMAT csv, HEADER false)"
         )
         con.close()

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from pydantic import field_validator
 
-from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
+from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner, sql_literal
 from resources.env import EnvValidatedResource
 from resources.internal_base_errors import InternalBaseError, InternalBaseUnavailable
 
@@ -120,7 +120,7 @@ class InternalBase(EnvValidatedResource):
             )
         with ModelRunner(engine) as runner:
             runner.con.execute(
-                f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS base_origem (READ_ONLY)"
+                f"ATTACH {sql_literal(str(path))} AS base_origem (READ_ONLY)"
             )
             exists = runner.query(
                 "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'base_origem' "

@@ -43,7 +43,8 @@ import psycopg2
 import psycopg2.extensions
 
 from reconciliation_assets.engine.cancellation import on_deadline
-from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
+from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner, sql_literal
+from reconciliation_assets.observability import redact as redact_secrets
 from resources.internal_base_errors import InternalBaseError, InternalBaseUnavailable
 
 __all__ = ["InternalBaseError", "InternalBaseUnavailable", "snapshot_postgres"]
@@ -120,10 +121,6 @@ def is_transient(exc: psycopg2.Error, connecting: bool = False) -> bool:
     return isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError))
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def libpq_url(db_url: str) -> str:
     """The URL libpq understands: SQLAlchemy's ``postgresql+psycopg2://`` becomes ``postgresql://``."""
     for scheme in SCHEMES:
@@ -135,7 +132,8 @@ def libpq_url(db_url: str) -> str:
 
 
 def redact(text: str, db_url: str) -> str:
-    """``text`` with the URL's password (raw and percent-decoded) and any ``password=`` value masked."""
+    """``text`` with the URL's password (raw and percent-decoded) and any ``password=`` value masked:
+    the one redaction of the project (``observability.redact``) told this URL's secrets."""
     secrets: set[str] = set()
     try:
         parsed = urlparse(db_url)
@@ -145,9 +143,7 @@ def redact(text: str, db_url: str) -> str:
         pass
     for match in re.finditer(r"password=([^&\s]+)", db_url):
         secrets |= {match.group(1), unquote(match.group(1))}
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return re.sub(r"(password=)[^&\s]+", r"\1***", text)
+    return redact_secrets(text, secrets)
 
 
 def _connect(
@@ -302,7 +298,7 @@ def snapshot_postgres(
             # Postgres CSV: NULL is an unquoted empty field, the empty string is "" (kept apart here).
             runner.con.execute(
                 "create or replace temp view transacoes_internas as select * from read_csv("
-                f"{_sql_string(str(csv_path))}, header = false, auto_detect = false, delim = ',', "
+                f"{sql_literal(str(csv_path))}, header = false, auto_detect = false, delim = ',', "
                 f"quote = '\"', escape = '\"', allow_quoted_nulls = false, columns = {CSV_COLUMNS})"
             )
             return runner.copy_to_parquet(

@@ -22,7 +22,9 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880"
 
 
-def _quote_literal(text: str) -> str:
+def sql_literal(text: str) -> str:
+    """The project's one SQL string quoting, for the few places DuckDB takes no bound parameter
+    (SET values, COPY/ATTACH paths); values of the models are always bound parameters."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -50,9 +52,9 @@ class ModelRunner:
     def __init__(self, settings: EngineSettings):
         Path(settings.temp_dir).mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(":memory:")
-        self.con.execute(f"SET memory_limit = {_quote_literal(settings.memory_limit)}")
+        self.con.execute(f"SET memory_limit = {sql_literal(settings.memory_limit)}")
         self.con.execute(f"SET threads = {int(settings.threads)}")
-        self.con.execute(f"SET temp_directory = {_quote_literal(str(settings.temp_dir))}")
+        self.con.execute(f"SET temp_directory = {sql_literal(str(settings.temp_dir))}")
         self.con.execute("SET preserve_insertion_order = false")
         self.con.execute("SET TimeZone = 'UTC'")
         for macro_file in sorted((SQL_DIR / "macros").glob("*.sql")):
@@ -71,7 +73,7 @@ class ModelRunner:
         """Expose a Parquet file (or glob) as ``relation`` without reading it."""
         self.con.execute(
             f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM read_parquet("
-            f"{_quote_literal(str(path))}, hive_partitioning = false)"
+            f"{sql_literal(str(path))}, hive_partitioning = false)"
         )
 
     def register_partitioned_parquet(self, relation: str, folder: Path) -> None:
@@ -111,7 +113,7 @@ class ModelRunner:
         model_file = SQL_DIR / f"{model_or_relation}.sql"
         sql = load_model(model_or_relation) if model_file.exists() else f"SELECT * FROM {model_or_relation}"
         rows = self.con.execute(
-            f"COPY ({sql}) TO {_quote_literal(str(path))} ({PARQUET_OPTIONS})", self._bound(sql, params or {})
+            f"COPY ({sql}) TO {sql_literal(str(path))} ({PARQUET_OPTIONS})", self._bound(sql, params or {})
         ).fetchone()
         return int(rows[0]) if rows else 0
 
