@@ -7,7 +7,18 @@ from decimal import Decimal
 from typing import Any
 
 from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.engine.buckets import (
+    BucketedDay,
+    bucket_count,
+    file_identity,
+    parquet_rows,
+    run_model_by_bucket,
+)
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
+
+# The published order after hash(ordem_id) (engine/buckets.py): the divergence's key, then what
+# tells apart two divergences of one ordem_id and type (only a repeated ordem_id in the base can).
+ORDER = ("ordem_id", "tipo_divergencia", "hash_linha", "detalhes", "data_base", "valor_base")
 
 
 def compute_divergences(
@@ -24,19 +35,30 @@ def compute_divergences(
     """Write the divergence table and the one-row summary to the day's work folder; return the summary."""
     computed_at = datetime.now(tz=started_at.tzinfo)
     with ModelRunner(engine) as runner:
+        # The coverage is the whole file's, computed once, whatever the buckets.
         runner.register_parquet("validadas", paths.validadas)
-        runner.register_parquet("base_interna", paths.base_interna)
-        runner.register_parquet("estatisticas_linhas", paths.estatisticas)
-        runner.copy_to_parquet(
-            "divergencias",
-            paths.divergencias,
-            {
-                "severidade_high": str(severity_high),
-                "severidade_medium": str(severity_medium),
-                "job_id": job_id,
-                "calculado_em": computed_at,
-            },
+        runner.materialize("cobertura")
+        sides = {"validadas": paths.validadas, "base_interna": paths.base_interna}
+        n = bucket_count(max(parquet_rows(p) for p in sides.values()), engine.buckets)
+        day = BucketedDay(runner, paths.baldes, n)
+        for relation, source in sides.items():
+            day.split(relation, source)
+        run_model_by_bucket(
+            runner,
+            day,
+            model="divergencias",
+            relations=tuple(sides),
+            params={"severidade_high": str(severity_high), "severidade_medium": str(severity_medium)},
+            run_params={"job_id": job_id, "calculado_em": computed_at},
+            stamp={"timestamp": ("timestamptz", computed_at), "job_id": ("varchar", job_id)},
+            order_by=ORDER,
+            out=paths.divergencias,
+            parts_dir=paths.baldes / "divergencias",
+            fingerprint={relation: file_identity(source) for relation, source in sides.items()},
         )
+        for relation, source in sides.items():
+            runner.register_parquet(relation, source)
+        runner.register_parquet("estatisticas_linhas", paths.estatisticas)
         runner.register_parquet("divergencias", paths.divergencias)
         finished_at = datetime.now(tz=started_at.tzinfo)
         runner.copy_to_parquet(

@@ -1,0 +1,280 @@
+"""Bounded memory at any size: run a model keyed by ``ordem_id`` bucket by bucket.
+
+An execution strategy of the DuckDB engine, not a rule: the models in ``dbt_like_sql/`` never see a
+bucket. Each side of the day (the validated rows, the internal snapshot, ...) is split once into N
+Parquet files by a hash of ``ordem_id``; the same model then runs N times, each time on relations
+that hold one bucket of every side, so its joins never hold more than one bucket in memory. Every
+bucket writes its own sorted Parquet part, recorded in a ledger beside the parts, so a resumed run
+(Dagster's "re-execute from failure") skips the buckets already done; the parts are then streamed,
+in bucket order, into the one file the step publishes.
+
+Order: a bucket is ``floor(h * N / 2^64)`` with ``h = hash(ordem_id) >> 32 << 32``, monotone in the
+hash, and each part is sorted by ``hash(ordem_id)`` first. The concatenation is therefore the global
+order by ``hash(ordem_id), <the model's key>`` whatever N is: N=1 and N=8 write the same bytes.
+The columns that stamp the run (``job_id``, ``timestamp``) are written when the parts are combined,
+so parts reused from an interrupted run carry the publishing run's stamp like the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from reconciliation_assets.engine.sql_models import PARQUET_OPTIONS, ModelRunner, _quote_literal, load_model
+
+KEY = "ordem_id"
+HASH = f"hash({KEY})"
+# Rows of the larger side per bucket. A full outer join of ~10M x 10M rows ran at the 512MB
+# default; 4M keeps every bucket well inside it and a 10M-row day in three buckets.
+ROWS_PER_BUCKET = 4_000_000
+LEDGER_FILE = "estado.json"
+LEDGER_VERSION = 1
+
+
+def bucket_of(n: int) -> str:
+    """SQL for the bucket (0..n-1) of a row: the top 32 bits of the key's hash scaled to n."""
+    return f"cast((({HASH} >> 32) * {int(n)}) >> 32 as integer)"
+
+
+def bucket_count(rows: int, forced: int = 0, rows_per_bucket: int = ROWS_PER_BUCKET) -> int:
+    """N for a day whose larger side has ``rows`` rows; ``forced`` (>= 1) overrides the size rule."""
+    if forced >= 1:
+        return int(forced)
+    return max(1, math.ceil(rows / rows_per_bucket))
+
+
+def parquet_rows(path: Path) -> int:
+    return int(pq.read_metadata(path).num_rows)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_identity(path: Path) -> dict[str, int]:
+    """Cheap identity of a work file: an earlier step that rewrites it changes its size or mtime."""
+    stat = path.stat()
+    return {"bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+# Test seam: called after each bucket's part is recorded (tests inject a failure here).
+def after_bucket(name: str, bucket: int) -> None:
+    return None
+
+
+class Ledger:
+    """``<folder>/estado.json``: what the files in ``folder`` were computed from and which are done.
+
+    A ledger whose fingerprint differs from the current one (other inputs, other N, another model
+    text or parameters) is discarded together with its files.
+    """
+
+    def __init__(self, folder: Path, fingerprint: dict[str, Any]):
+        self.folder = folder
+        self.path = folder / LEDGER_FILE
+        self.fingerprint = json.loads(json.dumps(fingerprint, sort_keys=True, default=str))
+        doc = self._read()
+        if doc is None or doc.get("versao") != LEDGER_VERSION or doc.get("fingerprint") != self.fingerprint:
+            shutil.rmtree(folder, ignore_errors=True)
+            doc = {"versao": LEDGER_VERSION, "fingerprint": self.fingerprint, "feitos": {}}
+        folder.mkdir(parents=True, exist_ok=True)
+        self.doc = doc
+
+    def _read(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _name(self, f: Path) -> str:
+        return f.relative_to(self.folder).as_posix()
+
+    def done(self, unit: str, files: Sequence[Path]) -> bool:
+        """True when ``unit`` is recorded and its files are exactly ``files``, with their rows and sha256."""
+        record = self.doc["feitos"].get(unit)
+        if record is None or set(record) != {self._name(f) for f in files}:
+            return False
+        for f in files:
+            want = record[self._name(f)]
+            if not f.exists() or parquet_rows(f) != want["linhas"] or file_sha256(f) != want["sha256"]:
+                return False
+        return True
+
+    def record(self, unit: str, files: Sequence[Path]) -> None:
+        self.doc["feitos"][unit] = {
+            self._name(f): {"linhas": parquet_rows(f), "sha256": file_sha256(f)} for f in files
+        }
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.doc, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+@dataclass
+class BucketRun:
+    """What a bucketed model run did: N, and which buckets were computed now or reused."""
+
+    name: str
+    buckets: int
+    rows: int = 0
+    computed: list[int] = field(default_factory=list)
+    reused: list[int] = field(default_factory=list)
+
+
+class BucketedDay:
+    """The day's keyed inputs split into N buckets under ``folder`` (one pass per side).
+
+    With N=1 nothing is split: the one bucket is the file itself, so a small day costs no extra pass.
+    """
+
+    def __init__(self, runner: ModelRunner, folder: Path, n: int):
+        self.runner = runner
+        self.folder = folder
+        self.n = n
+        self.sources: dict[str, Path] = {}
+
+    def _dir(self, relation: str) -> Path:
+        return self.folder / f"entrada_{relation}"
+
+    def _present(self, relation: str) -> list[Path]:
+        return sorted((self._dir(relation) / "partes").glob("balde=*/*.parquet"))
+
+    def split(self, relation: str, source: Path, identity: Mapping[str, Any] | None = None) -> None:
+        """Split ``source`` into N bucket files, once: skipped when already split from the same file."""
+        self.sources[relation] = source
+        if self.n == 1:
+            return
+        folder = self._dir(relation)
+        ledger = Ledger(folder, {"n": self.n, "origem": str(source), **(identity or file_identity(source))})
+        if ledger.done("divisao", self._present(relation)):
+            return
+        shutil.rmtree(folder / "partes", ignore_errors=True)
+        src = f"read_parquet({_quote_literal(str(source))}, hive_partitioning = false)"
+        self.runner.con.execute(
+            f"COPY (SELECT *, {bucket_of(self.n)} AS balde FROM {src}) "
+            f"TO {_quote_literal(str(folder / 'partes'))} ({PARQUET_OPTIONS}, PARTITION_BY (balde))"
+        )
+        # A bucket without rows gets an empty file with the same columns, so every bucket reads alike.
+        for k in range(self.n):
+            empty = folder / "partes" / f"balde={k}" / "vazio.parquet"
+            if not empty.parent.exists():
+                empty.parent.mkdir(parents=True)
+                self.runner.con.execute(
+                    f"COPY (SELECT * FROM {src} LIMIT 0) TO {_quote_literal(str(empty))} ({PARQUET_OPTIONS})"
+                )
+        files = self._present(relation)
+        total, expected = sum(parquet_rows(f) for f in files), parquet_rows(source)
+        if total != expected:
+            raise RuntimeError(f"divisão de {relation} em baldes: {total} linhas, a origem tem {expected}")
+        ledger.record("divisao", files)
+
+    def files(self, relation: str, bucket: int) -> list[Path]:
+        if self.n == 1:
+            return [self.sources[relation]]
+        return sorted((self._dir(relation) / "partes" / f"balde={bucket}").glob("*.parquet"))
+
+    def register(self, relation: str, bucket: int) -> None:
+        """Expose bucket ``bucket`` of ``relation`` under the relation's own name (the model's input)."""
+        paths = ", ".join(_quote_literal(str(p)) for p in self.files(relation, bucket))
+        # The bucket files do not hold the partition column (DuckDB's PARTITION_BY leaves it out).
+        self.runner.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM read_parquet([{paths}], "
+            "hive_partitioning = false)"
+        )
+
+
+def run_model_by_bucket(
+    runner: ModelRunner,
+    day: BucketedDay,
+    *,
+    model: str,
+    relations: Sequence[str],
+    params: dict[str, Any],
+    run_params: dict[str, Any],
+    stamp: Mapping[str, tuple[str, Any]],
+    order_by: Sequence[str],
+    out: Path,
+    parts_dir: Path,
+    fingerprint: dict[str, Any],
+    per_bucket: Callable[[int], None] | None = None,
+) -> BucketRun:
+    """Run ``model`` once per bucket of ``relations``, then stream the parts, in order, into ``out``.
+
+    ``params`` are part of the fingerprint; ``run_params`` (the run's id and clock) are not: the
+    columns they fill are rewritten at the combine from ``stamp`` (``{column: (sql type, value)}``).
+    ``order_by``: the model's key after ``hash(ordem_id)``. ``per_bucket(k)`` registers the bucket's
+    other relations (e.g. another bucketed model's part).
+    """
+    sql = load_model(model)
+    ledger = Ledger(
+        parts_dir,
+        {
+            **fingerprint,
+            "n": day.n,
+            "modelo": hashlib.sha256(sql.encode("utf-8")).hexdigest(),
+            "ordem": list(order_by),
+            "parametros": params,
+        },
+    )
+    run = BucketRun(model, day.n)
+    wanted = {name for name in {**params, **run_params} if f"${name}" in sql}
+    bound = {k: v for k, v in {**params, **run_params}.items() if k in wanted}
+    keys = ", ".join([HASH, *order_by])
+    for k, part in enumerate(bucket_parts(parts_dir, day.n)):
+        if ledger.done(f"balde={k}", [part]):
+            run.reused.append(k)
+            continue
+        for relation in relations:
+            day.register(relation, k)
+        if per_bucket is not None:
+            per_bucket(k)
+        tmp = part.with_suffix(".tmp")
+        runner.con.execute(
+            f"COPY (SELECT * FROM ({sql}) ORDER BY {keys}) TO {_quote_literal(str(tmp))} ({PARQUET_OPTIONS})",
+            bound,
+        )
+        os.replace(tmp, part)
+        ledger.record(f"balde={k}", [part])
+        run.computed.append(k)
+        after_bucket(model, k)
+    run.rows = combine(runner, bucket_parts(parts_dir, day.n), out, stamp)
+    return run
+
+
+def bucket_parts(parts_dir: Path, n: int) -> list[Path]:
+    return [parts_dir / f"parte-{k:05d}.parquet" for k in range(n)]
+
+
+def combine(
+    runner: ModelRunner, parts: Sequence[Path], out: Path, stamp: Mapping[str, tuple[str, Any]]
+) -> int:
+    """Stream ``parts`` in order into ``out``, stamping the run's columns; returns the rows written."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    files = ", ".join(_quote_literal(str(p)) for p in parts)
+    names = {column: f"carimbo_{i}" for i, column in enumerate(stamp)}
+    replace = ", ".join(f'cast(${names[c]} AS {sql_type}) AS "{c}"' for c, (sql_type, _) in stamp.items())
+    values = {names[c]: value for c, (_, value) in stamp.items()}
+    select = f"SELECT * REPLACE ({replace})" if stamp else "SELECT *"
+    # Insertion order kept for this statement only: the parts are sorted, their concatenation is the order.
+    runner.con.execute("SET preserve_insertion_order = true")
+    try:
+        rows = runner.con.execute(
+            f"COPY ({select} FROM read_parquet([{files}], hive_partitioning = false)) "
+            f"TO {_quote_literal(str(out))} ({PARQUET_OPTIONS})",
+            values,
+        ).fetchone()
+    finally:
+        runner.con.execute("SET preserve_insertion_order = false")
+    return int(rows[0]) if rows else 0
