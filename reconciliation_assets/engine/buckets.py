@@ -22,11 +22,12 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reconciliation_assets.engine.sql_models import PARQUET_OPTIONS, ModelRunner, _quote_literal, load_model
@@ -260,21 +261,49 @@ def bucket_parts(parts_dir: Path, n: int) -> list[Path]:
 def combine(
     runner: ModelRunner, parts: Sequence[Path], out: Path, stamp: Mapping[str, tuple[str, Any]]
 ) -> int:
-    """Stream ``parts`` in order into ``out``, stamping the run's columns; returns the rows written."""
+    """Stream ``parts`` in order into ``out``, stamping the run's columns; returns the rows written.
+
+    DuckDB's Parquet writer lays pages out by the chunks it is fed, so the parts are re-cut into
+    batches of exactly one vector (2048 rows) across part boundaries: the file's bytes then depend
+    only on its rows, not on how many parts they came from.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
-    files = ", ".join(_quote_literal(str(p)) for p in parts)
+    schema = pq.read_schema(parts[0])
     names = {column: f"carimbo_{i}" for i, column in enumerate(stamp)}
     replace = ", ".join(f'cast(${names[c]} AS {sql_type}) AS "{c}"' for c, (sql_type, _) in stamp.items())
     values = {names[c]: value for c, (_, value) in stamp.items()}
     select = f"SELECT * REPLACE ({replace})" if stamp else "SELECT *"
+    reader = pa.RecordBatchReader.from_batches(schema, _vectors(parts, schema))
+    runner.con.register("partes_em_ordem", reader)
     # Insertion order kept for this statement only: the parts are sorted, their concatenation is the order.
     runner.con.execute("SET preserve_insertion_order = true")
     try:
         rows = runner.con.execute(
-            f"COPY ({select} FROM read_parquet([{files}], hive_partitioning = false)) "
-            f"TO {_quote_literal(str(out))} ({PARQUET_OPTIONS})",
+            f"COPY ({select} FROM partes_em_ordem) TO {_quote_literal(str(out))} ({PARQUET_OPTIONS})",
             values,
         ).fetchone()
     finally:
         runner.con.execute("SET preserve_insertion_order = false")
+        runner.con.unregister("partes_em_ordem")
     return int(rows[0]) if rows else 0
+
+
+VECTOR = 2048
+
+
+def _vectors(parts: Sequence[Path], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """The parts' rows in order, in batches of exactly ``VECTOR`` rows (the last one may be shorter)."""
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    for part in parts:
+        for batch in pq.ParquetFile(part).iter_batches(batch_size=VECTOR):
+            pending.append(batch)
+            held += batch.num_rows
+            while held >= VECTOR:
+                table = pa.Table.from_batches(pending, schema=schema).combine_chunks()
+                yield from table.slice(0, VECTOR).to_batches()
+                rest = table.slice(VECTOR)
+                pending = rest.combine_chunks().to_batches() if rest.num_rows else []
+                held = rest.num_rows
+    if held:
+        yield from pa.Table.from_batches(pending, schema=schema).combine_chunks().to_batches()
