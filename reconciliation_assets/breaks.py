@@ -89,8 +89,9 @@ def compute_breaks(
         if previous.local_file is not None:
             sides["pendencias_anteriores"] = previous.local_file
         n = bucket_count(max(parquet_rows(p) for p in sides.values()), engine.buckets)
-        # What the buckets are computed from. The divergences file is re-stamped by every run, so it
-        # is known by its content without the stamp; P by its bytes (it is fetched again each run).
+        # What the buckets are computed from (engine/buckets.py Ledger). The divergences file is
+        # re-stamped by every run, so it is known by its content without the stamp; P by its bytes
+        # (it is fetched again by every run).
         runner.register_parquet("divergencias", paths.divergencias)
         identity = {
             "validadas": file_identity(paths.validadas),
@@ -98,9 +99,9 @@ def compute_breaks(
             "divergencias": {"conteudo": _content_digest(runner, "divergencias")},
             "pendencias_anteriores": file_sha256(previous.local_file) if previous.local_file else None,
         }
-        bucketed = BucketedDay(runner, paths.baldes, n)
+        bucketed = BucketedDay(runner, n)
         for relation, source in sides.items():
-            bucketed.split(relation, source, identity[relation] if relation == "divergencias" else None)
+            bucketed.add(relation, source)
         if previous.local_file is None:
             runner.register_model_view("pendencias_estado_inicial", relation="pendencias_anteriores")
         run_model_by_bucket(

@@ -181,7 +181,15 @@ def _update(context: dg.HookContext, *, failed: bool) -> None:
 
 def run_status(doc: dict[str, Any]) -> dict[str, Any]:
     """The part of a checkpoint a reader of the output needs: which run, how it ended, where it stopped."""
-    keys = ("job_id", "data_referencia", "status", "start_time", "end_time", "error_details", "checkpoint_location")
+    keys = (
+        "job_id",
+        "data_referencia",
+        "status",
+        "start_time",
+        "end_time",
+        "error_details",
+        "checkpoint_location",
+    )
     return {k: doc.get(k) for k in keys}
 
 

@@ -11,6 +11,7 @@ from reconciliation_assets.engine.buckets import (
     BucketedDay,
     bucket_count,
     file_identity,
+    file_sha256,
     parquet_rows,
     run_model_by_bucket,
 )
@@ -40,10 +41,11 @@ def compute_divergences(
         runner.materialize("cobertura")
         sides = {"validadas": paths.validadas, "base_interna": paths.base_interna}
         n = bucket_count(max(parquet_rows(p) for p in sides.values()), engine.buckets)
-        day = BucketedDay(runner, paths.baldes, n)
+        day = BucketedDay(runner, n)
         for relation, source in sides.items():
-            day.split(relation, source)
-        run_model_by_bucket(
+            day.add(relation, source)
+        fingerprint = {relation: file_identity(source) for relation, source in sides.items()}
+        divergences = run_model_by_bucket(
             runner,
             day,
             model="divergencias",
@@ -54,12 +56,26 @@ def compute_divergences(
             order_by=ORDER,
             out=paths.divergencias,
             parts_dir=paths.baldes / "divergencias",
-            fingerprint={relation: file_identity(source) for relation, source in sides.items()},
+            fingerprint=fingerprint,
         )
-        for relation, source in sides.items():
-            runner.register_parquet(relation, source)
+        # The summary's counts and sums, bucket by bucket too (additive over disjoint ordem_ids),
+        # each bucket's next to its own divergences.
+        run_model_by_bucket(
+            runner,
+            day,
+            model="lados_conciliacao",
+            relations=tuple(sides),
+            params={},
+            run_params={},
+            stamp={},
+            order_by=(),
+            out=paths.baldes / "lados_conciliacao.parquet",
+            parts_dir=paths.baldes / "lados_conciliacao",
+            fingerprint={**fingerprint, "divergencias": [file_sha256(p) for p in divergences.parts]},
+            per_bucket=lambda k: runner.register_parquet("divergencias", divergences.parts[k]),
+        )
+        runner.register_parquet("lados_conciliacao", paths.baldes / "lados_conciliacao.parquet")
         runner.register_parquet("estatisticas_linhas", paths.estatisticas)
-        runner.register_parquet("divergencias", paths.divergencias)
         finished_at = datetime.now(tz=started_at.tzinfo)
         runner.copy_to_parquet(
             "resumo_conciliacao",

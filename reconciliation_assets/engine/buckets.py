@@ -1,9 +1,10 @@
 """Bounded memory at any size: run a model keyed by ``ordem_id`` bucket by bucket.
 
 An execution strategy of the DuckDB engine, not a rule: the models in ``dbt_like_sql/`` never see a
-bucket. Each side of the day (the validated rows, the internal snapshot, ...) is split once into N
-Parquet files by a hash of ``ordem_id``; the same model then runs N times, each time on relations
-that hold one bucket of every side, so its joins never hold more than one bucket in memory. Every
+bucket. Each side of the day (the validated rows, the internal snapshot, ...) is cut into N buckets
+by a hash of ``ordem_id``; the same model then runs N times, each time on relations (views over the
+day's files, filtered on the hash) that hold one bucket of every side, so its joins and its sort
+never hold more than one bucket in memory. Every
 bucket writes its own sorted Parquet part, recorded in a ledger beside the parts, so a resumed run
 (Dagster's "re-execute from failure") skips the buckets already done; the parts are then streamed,
 in bucket order, into the one file the step publishes.
@@ -130,69 +131,33 @@ class BucketRun:
     name: str
     buckets: int
     rows: int = 0
+    parts: list[Path] = field(default_factory=list)
     computed: list[int] = field(default_factory=list)
     reused: list[int] = field(default_factory=list)
 
 
 class BucketedDay:
-    """The day's keyed inputs split into N buckets under ``folder`` (one pass per side).
+    """The day's keyed inputs, each exposed one bucket at a time as a filtered view of its file.
 
-    With N=1 nothing is split: the one bucket is the file itself, so a small day costs no extra pass.
+    No copy is written: a bucket's view reads its file with a filter on the key's hash, which
+    DuckDB evaluates while scanning (reading a 10M-row side costs well under a second, writing a
+    split copy of it ten times that). With N=1 the view is the file itself.
     """
 
-    def __init__(self, runner: ModelRunner, folder: Path, n: int):
+    def __init__(self, runner: ModelRunner, n: int):
         self.runner = runner
-        self.folder = folder
         self.n = n
         self.sources: dict[str, Path] = {}
 
-    def _dir(self, relation: str) -> Path:
-        return self.folder / f"entrada_{relation}"
-
-    def _present(self, relation: str) -> list[Path]:
-        return sorted((self._dir(relation) / "partes").glob("balde=*/*.parquet"))
-
-    def split(self, relation: str, source: Path, identity: Mapping[str, Any] | None = None) -> None:
-        """Split ``source`` into N bucket files, once: skipped when already split from the same file."""
+    def add(self, relation: str, source: Path) -> None:
         self.sources[relation] = source
-        if self.n == 1:
-            return
-        folder = self._dir(relation)
-        ledger = Ledger(folder, {"n": self.n, "origem": str(source), **(identity or file_identity(source))})
-        if ledger.done("divisao", self._present(relation)):
-            return
-        shutil.rmtree(folder / "partes", ignore_errors=True)
-        src = f"read_parquet({_quote_literal(str(source))}, hive_partitioning = false)"
-        self.runner.con.execute(
-            f"COPY (SELECT *, {bucket_of(self.n)} AS balde FROM {src}) "
-            f"TO {_quote_literal(str(folder / 'partes'))} ({PARQUET_OPTIONS}, PARTITION_BY (balde))"
-        )
-        # A bucket without rows gets an empty file with the same columns, so every bucket reads alike.
-        for k in range(self.n):
-            empty = folder / "partes" / f"balde={k}" / "vazio.parquet"
-            if not empty.parent.exists():
-                empty.parent.mkdir(parents=True)
-                self.runner.con.execute(
-                    f"COPY (SELECT * FROM {src} LIMIT 0) TO {_quote_literal(str(empty))} ({PARQUET_OPTIONS})"
-                )
-        files = self._present(relation)
-        total, expected = sum(parquet_rows(f) for f in files), parquet_rows(source)
-        if total != expected:
-            raise RuntimeError(f"divisão de {relation} em baldes: {total} linhas, a origem tem {expected}")
-        ledger.record("divisao", files)
-
-    def files(self, relation: str, bucket: int) -> list[Path]:
-        if self.n == 1:
-            return [self.sources[relation]]
-        return sorted((self._dir(relation) / "partes" / f"balde={bucket}").glob("*.parquet"))
 
     def register(self, relation: str, bucket: int) -> None:
         """Expose bucket ``bucket`` of ``relation`` under the relation's own name (the model's input)."""
-        paths = ", ".join(_quote_literal(str(p)) for p in self.files(relation, bucket))
-        # The bucket files do not hold the partition column (DuckDB's PARTITION_BY leaves it out).
+        where = "" if self.n == 1 else f" WHERE {bucket_of(self.n)} = {int(bucket)}"
         self.runner.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM read_parquet([{paths}], "
-            "hive_partitioning = false)"
+            f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM read_parquet("
+            f"{_quote_literal(str(self.sources[relation]))}, hive_partitioning = false){where}"
         )
 
 
@@ -232,7 +197,8 @@ def run_model_by_bucket(
     run = BucketRun(model, day.n)
     wanted = {name for name in {**params, **run_params} if f"${name}" in sql}
     bound = {k: v for k, v in {**params, **run_params}.items() if k in wanted}
-    keys = ", ".join([HASH, *order_by])
+    # A model of one row per bucket (additive facts) has no key to sort by.
+    order = f" ORDER BY {', '.join([HASH, *order_by])}" if order_by else ""
     for k, part in enumerate(bucket_parts(parts_dir, day.n)):
         if ledger.done(f"balde={k}", [part]):
             run.reused.append(k)
@@ -243,14 +209,15 @@ def run_model_by_bucket(
             per_bucket(k)
         tmp = part.with_suffix(".tmp")
         runner.con.execute(
-            f"COPY (SELECT * FROM ({sql}) ORDER BY {keys}) TO {_quote_literal(str(tmp))} ({PARQUET_OPTIONS})",
+            f"COPY (SELECT * FROM ({sql}){order}) TO {_quote_literal(str(tmp))} ({PARQUET_OPTIONS})",
             bound,
         )
         os.replace(tmp, part)
         ledger.record(f"balde={k}", [part])
         run.computed.append(k)
         after_bucket(model, k)
-    run.rows = combine(runner, bucket_parts(parts_dir, day.n), out, stamp)
+    run.parts = bucket_parts(parts_dir, day.n)
+    run.rows = combine(runner, run.parts, out, stamp)
     return run
 
 
