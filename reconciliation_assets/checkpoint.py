@@ -6,7 +6,8 @@ backfills all write one)::
     {"job_id", "start_time", "end_time", "status": RUNNING | SUCCESS | FAILED | TIMEOUT | GATED,
      "data_referencia",
      "progress": {"total_lines", "processed_lines", "pending_lines",
-                  "last_completed_unit", "completed_units": [{"unit", "finished_at"}]},
+                  "last_completed_unit", "completed_units": [{"unit", "finished_at"}],
+                  "completed_buckets": {model: {"buckets", "completed"}}},
      "checkpoint_location", "intermediate_data": {"work_dir", "files"},
      "error_details": {"error_type", "message", "stage"} | null,
      "resume", "root_run_id", "parent_run_id"}
@@ -25,6 +26,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.engine.buckets import bucket_progress
 from reconciliation_assets.run_guard import DeadlineExceeded
 from resources.storage import join_uri
 
@@ -151,6 +153,9 @@ def build_checkpoint(
         **line_progress(paths, completed),
         "last_completed_unit": completed[-1] if completed else None,
         "completed_units": units,
+        # The divergences step's finer progress: buckets of each model already recorded in the
+        # date's work folder, which a re-execution from failure does not compute again.
+        "completed_buckets": bucket_progress(paths.baldes),
     }
     doc["intermediate_data"]["files"] = sorted(p.name for p in paths.root.glob("*.parquet"))
     doc["updated_at"] = now.isoformat()

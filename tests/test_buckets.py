@@ -8,6 +8,7 @@ the finished buckets again, publishing what an uninterrupted run publishes.
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -116,6 +117,9 @@ def test_a_resumed_run_skips_the_buckets_already_done(day, monkeypatch):
         assert not published(day, "divergencias").exists()
         done_before = {p.name: p.stat().st_mtime_ns for p in parts.glob("parte-*.parquet")}
         assert sorted(done_before) == ["parte-00000.parquet", "parte-00001.parquet", "parte-00002.parquet"]
+        checkpoint = json.loads((day / "checkpoints" / first.run_id / "checkpoint.json").read_text())
+        assert checkpoint["error_details"]["stage"] == "divergencias"
+        assert checkpoint["progress"]["completed_buckets"] == {"divergencias": {"buckets": 4, "completed": 3}}
 
         computed.clear()
         monkeypatch.setattr(buckets, "after_bucket", lambda name, bucket: computed.append((name, bucket)))

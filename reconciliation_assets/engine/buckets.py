@@ -124,6 +124,21 @@ class Ledger:
         os.replace(tmp, self.path)
 
 
+def bucket_progress(folder: Path) -> dict[str, dict[str, int]]:
+    """Per bucketed model under ``folder`` (a day's ``baldes``): N and how many buckets are recorded done."""
+    progress = {}
+    for path in sorted(folder.glob(f"*/{LEDGER_FILE}")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        progress[path.parent.name] = {
+            "buckets": int(doc["fingerprint"].get("n", 0)),
+            "completed": len(doc["feitos"]),
+        }
+    return progress
+
+
 @dataclass
 class BucketRun:
     """What a bucketed model run did: N, and which buckets were computed now or reused."""
