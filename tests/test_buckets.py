@@ -164,3 +164,32 @@ def test_a_bucket_part_that_no_longer_matches_its_record_is_computed_again(tmp_p
     # Another fingerprint (other inputs or N) discards the ledger and its parts.
     assert not buckets.Ledger(folder, {"n": 3}).done("balde=0", [part])
     assert not part.exists()
+
+
+@pytest.mark.parametrize("n", ["1", "4"])
+def test_the_unique_internal_id_check_finds_the_same_repeats_by_bucket(recon_env, monkeypatch, n):
+    from tests.chain import HEADER, make_base
+
+    monkeypatch.setenv("RECON_DIVERGENCE_BUCKETS", n)
+    folder = recon_env / "ingress" / DAY
+    folder.mkdir(parents=True)
+    ids = [f"O{i}" for i in range(1, 9)]
+    (folder / "a.csv").write_text(HEADER + "\n" + "".join(f"F1;{o};Ana;A1;2024-03-09;1\n" for o in ids))
+    ref = date(2024, 3, 9)
+    base = [("F1", o, "Ana", "A1", ref, 1) for o in ids]
+    base += [("F1", o, "Ana", "A1", ref, 1) for o in ("O7", "O2", "O5", "O3", "O8", "O1")]  # six repeated
+    base += [("F1", None, "Ana", "A1", ref, 1)]
+    make_base(recon_env / "base.duckdb", base)
+    with dg.instance_for_test() as instance:
+        result = run(instance)
+    assert not result.success
+    check = next(
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.event_specific_data.check_name == "ordem_id_unico_base"
+    )
+    assert not check.passed
+    meta = {k: v.value for k, v in check.metadata.items()}
+    assert meta["duplicados_exemplo"] == "<nulo>, O1, O2, O3, O5"
+    assert (meta["ordem_ids_repetidos"], meta["ordem_ids_nulos"], meta["ordem_ids_distintos"]) == (6, 1, 8)

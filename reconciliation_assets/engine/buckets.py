@@ -177,6 +177,16 @@ class BucketedDay:
         )
 
 
+def query_by_bucket(day: BucketedDay, relations: Sequence[str], sql: str) -> list[list[tuple]]:
+    """A small read-only query run once per bucket of ``relations``: each bucket's rows, in order."""
+    results = []
+    for k in range(day.n):
+        for relation in relations:
+            day.register(relation, k)
+        results.append(day.runner.query(sql))
+    return results
+
+
 def run_model_by_bucket(
     runner: ModelRunner,
     day: BucketedDay,
