@@ -99,9 +99,9 @@ def compute_breaks(
             "divergencias": {"conteudo": _content_digest(runner, "divergencias")},
             "pendencias_anteriores": file_sha256(previous.local_file) if previous.local_file else None,
         }
-        bucketed = BucketedDay(runner, n)
+        bucketed = BucketedDay(runner, n, paths.baldes)
         for relation, source in sides.items():
-            bucketed.add(relation, source)
+            bucketed.add(relation, source, identity[relation])
         if previous.local_file is None:
             runner.register_model_view("pendencias_estado_inicial", relation="pendencias_anteriores")
         run_model_by_bucket(

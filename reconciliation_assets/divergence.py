@@ -41,7 +41,7 @@ def compute_divergences(
         runner.materialize("cobertura")
         sides = {"validadas": paths.validadas, "base_interna": paths.base_interna}
         n = bucket_count(max(parquet_rows(p) for p in sides.values()), engine.buckets)
-        day = BucketedDay(runner, n)
+        day = BucketedDay(runner, n, paths.baldes)
         for relation, source in sides.items():
             day.add(relation, source)
         fingerprint = {relation: file_identity(source) for relation, source in sides.items()}

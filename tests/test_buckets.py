@@ -72,7 +72,7 @@ def test_forced_buckets_publish_byte_identical_tables_to_one_bucket(day, monkeyp
     monkeypatch.setattr(divergence, "datetime", FrozenClock)
     monkeypatch.setattr(breaks, "datetime", FrozenClock)
     digests, summaries = {}, {}
-    for n in ("1", "4"):
+    for n in ("1", "4", "9"):  # one bucket; filtered views; split files (buckets.SPLIT_FROM)
         monkeypatch.setenv("RECON_DIVERGENCE_BUCKETS", n)
         with dg.instance_for_test() as instance:
             assert run(instance, RUN_ID).success
@@ -83,24 +83,25 @@ def test_forced_buckets_publish_byte_identical_tables_to_one_bucket(day, monkeyp
         ).fetchall()
         work = day / "work" / f"data_referencia={DAY}" / "baldes"
         assert len(list((work / "divergencias").glob("parte-*.parquet"))) == int(n)
-    assert digests["1"] == digests["4"]
-    assert summaries["1"] == summaries["4"]
+    assert digests["1"] == digests["4"] == digests["9"]
+    assert summaries["1"] == summaries["4"] == summaries["9"]
     resumo = duckdb.sql(f"SELECT diferenca_nao_explicada FROM '{published(day, 'resumo_conciliacao')}'")
     assert str(resumo.fetchall()[0][0]) == "0.00"
-    # The divergences are spread over the buckets (the 4-bucket run really split the day).
+    # The divergences are spread over the buckets (the 9-bucket run really split the day).
     sizes = [
         buckets.parquet_rows(p)
         for p in sorted((day / "work" / f"data_referencia={DAY}" / "baldes" / "divergencias").glob("parte-*"))
     ]
     assert (
-        len(sizes) == 4
+        len(sizes) == 9
         and min(sizes) > 0
         and sum(sizes) == buckets.parquet_rows(published(day, "divergencias"))
     )
 
 
-def test_a_resumed_run_skips_the_buckets_already_done(day, monkeypatch):
-    monkeypatch.setenv("RECON_DIVERGENCE_BUCKETS", "4")
+@pytest.mark.parametrize("n", [4, 8])  # filtered views; split files (buckets.SPLIT_FROM)
+def test_a_resumed_run_skips_the_buckets_already_done(day, monkeypatch, n):
+    monkeypatch.setenv("RECON_DIVERGENCE_BUCKETS", str(n))
     computed: list[tuple[str, int]] = []
 
     def fail_in_bucket_2(name: str, bucket: int) -> None:
@@ -119,7 +120,11 @@ def test_a_resumed_run_skips_the_buckets_already_done(day, monkeypatch):
         assert sorted(done_before) == ["parte-00000.parquet", "parte-00001.parquet", "parte-00002.parquet"]
         checkpoint = json.loads((day / "checkpoints" / first.run_id / "checkpoint.json").read_text())
         assert checkpoint["error_details"]["stage"] == "divergencias"
-        assert checkpoint["progress"]["completed_buckets"] == {"divergencias": {"buckets": 4, "completed": 3}}
+        assert checkpoint["progress"]["completed_buckets"] == {
+            "divergencias": {"buckets": n, "completed": 3},
+            **({"entrada_base_interna": {"buckets": n, "completed": 1}} if n >= buckets.SPLIT_FROM else {}),
+            **({"entrada_validadas": {"buckets": n, "completed": 1}} if n >= buckets.SPLIT_FROM else {}),
+        }
 
         computed.clear()
         monkeypatch.setattr(buckets, "after_bucket", lambda name, bucket: computed.append((name, bucket)))
@@ -133,8 +138,8 @@ def test_a_resumed_run_skips_the_buckets_already_done(day, monkeypatch):
         started = sorted(e.step_key for e in second.all_events if e.event_type_value == "STEP_START")
         assert started == ["divergencias", "relatorio_diario", "resumo_conciliacao"]
         # Buckets 0-2 were recorded before the failure and are reused as they are; only 3 is computed.
-        assert [c for c in computed if c[0] == "divergencias"] == [("divergencias", 3)]
-        assert [c for c in computed if c[0] == "pendencias"] == [("pendencias", k) for k in range(4)]
+        assert [c for c in computed if c[0] == "divergencias"] == [("divergencias", k) for k in range(3, n)]
+        assert [c for c in computed if c[0] == "pendencias"] == [("pendencias", k) for k in range(n)]
         assert {p: parts.joinpath(p).stat().st_mtime_ns for p in done_before} == done_before
         resumed = {t: rows_in_file_order(day, t) for t in ("divergencias", "pendencias")}
         stamped = duckdb.sql(
@@ -146,7 +151,7 @@ def test_a_resumed_run_skips_the_buckets_already_done(day, monkeypatch):
         computed.clear()
         fresh = run(instance)
         assert fresh.success
-        assert [c for c in computed if c[0] == "divergencias"] == [("divergencias", k) for k in range(4)]
+        assert [c for c in computed if c[0] == "divergencias"] == [("divergencias", k) for k in range(n)]
     assert {t: rows_in_file_order(day, t) for t in resumed} == resumed
     resumo = duckdb.sql(f"SELECT diferenca_nao_explicada FROM '{published(day, 'resumo_conciliacao')}'")
     assert str(resumo.fetchall()[0][0]) == "0.00"

@@ -69,7 +69,7 @@ def _snapshot(
         # fails on them as on duplicates. The sample is rendered in SQL, so a NULL shows as <nulo>.
         # By hash bucket of ordem_id (engine/buckets.py): a repeated ordem_id is always within one
         # bucket, so the counts add up and a distinct count over 100M rows never needs the memory.
-        by_key = BucketedDay(runner, bucket_count(rows, engine.buckets))
+        by_key = BucketedDay(runner, bucket_count(rows, engine.buckets), paths.baldes)
         by_key.add("base_interna", paths.base_interna)
         per_bucket = query_by_bucket(
             by_key,

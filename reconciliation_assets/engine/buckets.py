@@ -152,24 +152,78 @@ class BucketRun:
     reused: list[int] = field(default_factory=list)
 
 
-class BucketedDay:
-    """The day's keyed inputs, each exposed one bucket at a time as a filtered view of its file.
+# From this many buckets on, each side is split once into one file per bucket (a write costs
+# about twenty reads); below it, a bucket is a filtered view of the whole file (no copy written).
+SPLIT_FROM = 8
 
-    No copy is written: a bucket's view reads its file with a filter on the key's hash, which
-    DuckDB evaluates while scanning (reading a 10M-row side costs well under a second, writing a
-    split copy of it ten times that). With N=1 the view is the file itself.
+
+class BucketedDay:
+    """The day's keyed inputs, each exposed one bucket at a time under its own relation name.
+
+    Below ``SPLIT_FROM`` buckets (or without a ``folder``) a bucket is a view of the whole file
+    filtered on the key's hash, which DuckDB evaluates while scanning: nothing is written, and a
+    10M-row side is read in well under a second. From ``SPLIT_FROM`` on, N scans of every side would
+    cost more than writing it once, so each side is split in one pass into one Parquet file per
+    bucket under ``folder`` (recorded, and reused by every model and by a resumed run while the
+    source is unchanged). With N=1 the view is the file itself.
     """
 
-    def __init__(self, runner: ModelRunner, n: int):
+    def __init__(self, runner: ModelRunner, n: int, folder: Path | None = None):
         self.runner = runner
         self.n = n
+        self.folder = folder
         self.sources: dict[str, Path] = {}
+        self.split_files: dict[str, list[list[Path]]] = {}
 
-    def add(self, relation: str, source: Path) -> None:
+    def add(self, relation: str, source: Path, identity: Any = None) -> None:
+        """Register ``source`` as ``relation``; ``identity``: what tells its content (default size, mtime)."""
         self.sources[relation] = source
+        if self.folder is not None and self.n >= SPLIT_FROM:
+            self.split_files[relation] = self._split(relation, source, identity)
+
+    def _split(self, relation: str, source: Path, identity: Any) -> list[list[Path]]:
+        folder = self.folder / f"entrada_{relation}"  # type: ignore[operator]
+        ledger = Ledger(
+            folder, {"n": self.n, "origem": str(source), "identidade": identity or file_identity(source)}
+        )
+        parts = folder / "partes"
+
+        def present() -> list[Path]:
+            return sorted(parts.glob("balde=*/*.parquet"))
+
+        if not ledger.done("divisao", present()):
+            shutil.rmtree(parts, ignore_errors=True)
+            src = f"read_parquet({_quote_literal(str(source))}, hive_partitioning = false)"
+            self.runner.con.execute(
+                f"COPY (SELECT *, {bucket_of(self.n)} AS balde FROM {src}) "
+                f"TO {_quote_literal(str(parts))} ({PARQUET_OPTIONS}, PARTITION_BY (balde))"
+            )
+            # A bucket without rows gets an empty file with the same columns, so every bucket reads alike.
+            for k in range(self.n):
+                empty = parts / f"balde={k}" / "vazio.parquet"
+                if not empty.parent.exists():
+                    empty.parent.mkdir(parents=True)
+                    self.runner.con.execute(
+                        f"COPY (SELECT * FROM {src} LIMIT 0) TO {_quote_literal(str(empty))} ({PARQUET_OPTIONS})"
+                    )
+            total, expected = sum(parquet_rows(f) for f in present()), parquet_rows(source)
+            if total != expected:
+                raise RuntimeError(
+                    f"divisão de {relation} em baldes: {total} linhas, a origem tem {expected}"
+                )
+            ledger.record("divisao", present())
+        return [sorted((parts / f"balde={k}").glob("*.parquet")) for k in range(self.n)]
 
     def register(self, relation: str, bucket: int) -> None:
         """Expose bucket ``bucket`` of ``relation`` under the relation's own name (the model's input)."""
+        if relation in self.split_files:
+            # The bucket files do not hold the partition column (DuckDB's PARTITION_BY leaves it out).
+            files = ", ".join(_quote_literal(str(p)) for p in self.split_files[relation][bucket])
+            self.runner.con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM read_parquet([{files}], "
+                "hive_partitioning = false)"
+            )
+            return
         where = "" if self.n == 1 else f" WHERE {bucket_of(self.n)} = {int(bucket)}"
         self.runner.con.execute(
             f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM read_parquet("
