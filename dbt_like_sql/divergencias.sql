@@ -1,6 +1,7 @@
 -- Grain: one row per divergence (SPEC 4 and 5.1). TIPO_1: only in the file; TIPO_2: only in
 -- the internal base, inside the file's coverage; TIPO_3_<CAMPO>: on both sides, one row per
--- differing field. Inputs: validadas, base_interna (already normalised).
+-- differing field. Inputs: validadas, base_interna (already normalised), cobertura (one row: the
+-- file's coverage, model cobertura.sql, computed over all of the day's validated rows).
 -- Parameters: $severidade_high, $severidade_medium, $job_id, $calculado_em.
 -- One pass over the join: each ordem_id gets its list of divergence types (empty for a perfect
 -- match), and only the divergent ones are expanded, one row per type.
@@ -9,10 +10,6 @@ with
 csv as (select * from validadas),
 
 base as (select * from base_interna),
-
-cobertura as (
-    select min(data) as inicio, max(data) as fim from csv
-),
 
 pares as (
     select
@@ -113,5 +110,6 @@ divergencias as (
     from uma_linha_por_tipo
 )
 
--- No final sort: sorting a large day's divergences would need memory that grows with the day.
+-- No final sort here: the runner runs this model per hash bucket of ordem_id and sorts each bucket's
+-- rows (reconciliation_assets/engine/buckets.py), so the published order never needs a global sort.
 select * from divergencias

@@ -17,6 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.engine.buckets import (
+    BucketedDay,
+    bucket_count,
+    file_identity,
+    file_sha256,
+    parquet_rows,
+    run_model_by_bucket,
+)
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner, load_model
 from reconciliation_assets.publication import recover
 from resources.storage import ReconStorage
@@ -70,21 +78,58 @@ def compute_breaks(
     engine: EngineSettings,
 ) -> dict[str, Any]:
     """Write D's ``pendencias`` to the work folder; return its facts (pendencias_resumo.sql)."""
+    computed_at = datetime.now(tz=UTC)
     with ModelRunner(engine) as runner:
+        # Every input is keyed by ordem_id, so the rule runs bucket by bucket (engine/buckets.py).
+        sides = {
+            "validadas": paths.validadas,
+            "base_interna": paths.base_interna,
+            "divergencias": paths.divergencias,
+        }
+        if previous.local_file is not None:
+            sides["pendencias_anteriores"] = previous.local_file
+        n = bucket_count(max(parquet_rows(p) for p in sides.values()), engine.buckets)
+        # What the buckets are computed from (engine/buckets.py Ledger). The divergences file is
+        # re-stamped by every run, so it is known by its content without the stamp; P by its bytes
+        # (it is fetched again by every run).
+        runner.register_parquet("divergencias", paths.divergencias)
+        identity = {
+            "validadas": file_identity(paths.validadas),
+            "base_interna": file_identity(paths.base_interna),
+            "divergencias": {"conteudo": _content_digest(runner, "divergencias")},
+            "pendencias_anteriores": file_sha256(previous.local_file) if previous.local_file else None,
+        }
+        bucketed = BucketedDay(runner, n, paths.baldes)
+        for relation, source in sides.items():
+            bucketed.add(relation, source, identity[relation])
         if previous.local_file is None:
             runner.register_model_view("pendencias_estado_inicial", relation="pendencias_anteriores")
-        else:
-            runner.register_parquet("pendencias_anteriores", previous.local_file)
-        runner.register_parquet("divergencias", paths.divergencias)
-        runner.register_parquet("validadas", paths.validadas)
-        runner.register_parquet("base_interna", paths.base_interna)
-        runner.copy_to_parquet(
-            "pendencias",
-            paths.pendencias,
-            {"data_referencia": day, "job_id": job_id, "calculado_em": datetime.now(tz=UTC)},
+        run_model_by_bucket(
+            runner,
+            bucketed,
+            model="pendencias",
+            relations=tuple(sides),
+            params={"data_referencia": day},
+            run_params={"job_id": job_id, "calculado_em": computed_at},
+            stamp={"job_id": ("varchar", job_id), "timestamp": ("timestamptz", computed_at)},
+            order_by=("ordem_id", "tipo_divergencia", "situacao", "detalhes"),
+            out=paths.pendencias,
+            parts_dir=paths.baldes / "pendencias",
+            fingerprint={**identity, "estado_anterior": previous.reference()},
         )
+        for relation, source in sides.items():
+            runner.register_parquet(relation, source)
         runner.register_parquet("pendencias", paths.pendencias)
         return runner.query_dicts(load_model("pendencias_resumo"))[0]
+
+
+def _content_digest(runner: ModelRunner, relation: str) -> str:
+    """Order-free digest of a relation's rows without the run's stamp (job_id, timestamp)."""
+    rows, digest = runner.query(
+        f'SELECT count(*), coalesce(sum(hash(*COLUMNS(* EXCLUDE (job_id, "timestamp")))::hugeint), 0) '
+        f"FROM {relation}"
+    )[0]
+    return f"{rows}:{digest}"
 
 
 def publication_details(previous: PreviousState, facts: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,8 @@ backfills all write one)::
     {"job_id", "start_time", "end_time", "status": RUNNING | SUCCESS | FAILED | TIMEOUT | GATED,
      "data_referencia",
      "progress": {"total_lines", "processed_lines", "pending_lines",
-                  "last_completed_unit", "completed_units": [{"unit", "finished_at"}]},
+                  "last_completed_unit", "completed_units": [{"unit", "finished_at"}],
+                  "completed_buckets": {model: {"buckets", "completed"}}},
      "checkpoint_location", "intermediate_data": {"work_dir", "files"},
      "error_details": {"error_type", "message", "stage"} | null,
      "resume", "root_run_id", "parent_run_id"}
@@ -26,6 +27,7 @@ import pyarrow.parquet as pq
 
 from reconciliation_assets.contract import LINES_UNIT, PLAUSIBILIDADE, STEPS
 from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.engine.buckets import bucket_progress
 from reconciliation_assets.run_guard import DeadlineExceeded
 from resources.storage import join_uri
 
@@ -143,6 +145,9 @@ def build_checkpoint(
         **line_progress(paths, completed),
         "last_completed_unit": completed[-1] if completed else None,
         "completed_units": units,
+        # The divergences step's finer progress: buckets of each model already recorded in the
+        # date's work folder, which a re-execution from failure does not compute again.
+        "completed_buckets": bucket_progress(paths.baldes),
     }
     doc["intermediate_data"]["files"] = sorted(p.name for p in paths.root.glob("*.parquet"))
     doc["updated_at"] = now.isoformat()
@@ -173,7 +178,15 @@ def _update(context: dg.HookContext, *, failed: bool) -> None:
 
 def run_status(doc: dict[str, Any]) -> dict[str, Any]:
     """The part of a checkpoint a reader of the output needs: which run, how it ended, where it stopped."""
-    keys = ("job_id", "data_referencia", "status", "start_time", "end_time", "error_details", "checkpoint_location")
+    keys = (
+        "job_id",
+        "data_referencia",
+        "status",
+        "start_time",
+        "end_time",
+        "error_details",
+        "checkpoint_location",
+    )
     return {k: doc.get(k) for k in keys}
 
 

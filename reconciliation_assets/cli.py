@@ -195,7 +195,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"WHERE data_referencia = DATE '{day}' GROUP BY ALL ORDER BY ALL"
     )
     print("Consulte com DuckDB (Python), por exemplo:")
-    print(f"  .venv/bin/python -c \"import duckdb; duckdb.sql(\\\"{query}\\\").show()\"")
+    print(f'  .venv/bin/python -c "import duckdb; duckdb.sql(\\"{query}\\").show()"')
     relation(query).show()
     return 0
 

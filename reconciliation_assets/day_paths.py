@@ -65,5 +65,10 @@ class DayPaths:
         return self.root / "pendencias.parquet"
 
     @property
+    def baldes(self) -> Path:
+        """The day's inputs split by a hash of ordem_id and each bucketed model's parts (engine/buckets.py)."""
+        return self.root / "baldes"
+
+    @property
     def estado_anterior(self) -> Path:
         return self.root / "estado_anterior"

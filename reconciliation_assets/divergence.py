@@ -7,7 +7,19 @@ from decimal import Decimal
 from typing import Any
 
 from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.engine.buckets import (
+    BucketedDay,
+    bucket_count,
+    file_identity,
+    file_sha256,
+    parquet_rows,
+    run_model_by_bucket,
+)
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
+
+# The published order after hash(ordem_id) (engine/buckets.py): the divergence's key, then what
+# tells apart two divergences of one ordem_id and type (only a repeated ordem_id in the base can).
+ORDER = ("ordem_id", "tipo_divergencia", "hash_linha", "detalhes", "data_base", "valor_base")
 
 
 def compute_divergences(
@@ -24,20 +36,46 @@ def compute_divergences(
     """Write the divergence table and the one-row summary to the day's work folder; return the summary."""
     computed_at = datetime.now(tz=started_at.tzinfo)
     with ModelRunner(engine) as runner:
+        # The coverage is the whole file's, computed once, whatever the buckets.
         runner.register_parquet("validadas", paths.validadas)
-        runner.register_parquet("base_interna", paths.base_interna)
-        runner.register_parquet("estatisticas_linhas", paths.estatisticas)
-        runner.copy_to_parquet(
-            "divergencias",
-            paths.divergencias,
-            {
-                "severidade_high": str(severity_high),
-                "severidade_medium": str(severity_medium),
-                "job_id": job_id,
-                "calculado_em": computed_at,
-            },
+        runner.materialize("cobertura")
+        sides = {"validadas": paths.validadas, "base_interna": paths.base_interna}
+        n = bucket_count(max(parquet_rows(p) for p in sides.values()), engine.buckets)
+        day = BucketedDay(runner, n, paths.baldes)
+        for relation, source in sides.items():
+            day.add(relation, source)
+        fingerprint = {relation: file_identity(source) for relation, source in sides.items()}
+        divergences = run_model_by_bucket(
+            runner,
+            day,
+            model="divergencias",
+            relations=tuple(sides),
+            params={"severidade_high": str(severity_high), "severidade_medium": str(severity_medium)},
+            run_params={"job_id": job_id, "calculado_em": computed_at},
+            stamp={"timestamp": ("timestamptz", computed_at), "job_id": ("varchar", job_id)},
+            order_by=ORDER,
+            out=paths.divergencias,
+            parts_dir=paths.baldes / "divergencias",
+            fingerprint=fingerprint,
         )
-        runner.register_parquet("divergencias", paths.divergencias)
+        # The summary's counts and sums, bucket by bucket too (additive over disjoint ordem_ids),
+        # each bucket's next to its own divergences.
+        run_model_by_bucket(
+            runner,
+            day,
+            model="lados_conciliacao",
+            relations=tuple(sides),
+            params={},
+            run_params={},
+            stamp={},
+            order_by=(),
+            out=paths.baldes / "lados_conciliacao.parquet",
+            parts_dir=paths.baldes / "lados_conciliacao",
+            fingerprint={**fingerprint, "divergencias": [file_sha256(p) for p in divergences.parts]},
+            per_bucket=lambda k: runner.register_parquet("divergencias", divergences.parts[k]),
+        )
+        runner.register_parquet("lados_conciliacao", paths.baldes / "lados_conciliacao.parquet")
+        runner.register_parquet("estatisticas_linhas", paths.estatisticas)
         finished_at = datetime.now(tz=started_at.tzinfo)
         runner.copy_to_parquet(
             "resumo_conciliacao",

@@ -137,4 +137,3 @@ def publish_day(
     }
     storage.write_json(storage.manifest_uri(data_referencia, JOURNAL), journal)
     return _complete(storage, journal)
-

@@ -92,6 +92,7 @@ def _duckdb_engine() -> DuckDBEngine:
         memory_limit=env_or("RECON_DUCKDB_MEMORY_LIMIT", DuckDBEngine.model_fields["memory_limit"].default),
         threads=env_int_or("RECON_DUCKDB_THREADS", DuckDBEngine.model_fields["threads"].default),
         temp_dir=env_or("RECON_DUCKDB_TEMP_DIR", "recon_data/tmp"),
+        divergence_buckets=env_int_or("RECON_DIVERGENCE_BUCKETS", 0),
     )
 
 

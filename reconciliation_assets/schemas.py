@@ -120,7 +120,12 @@ SITUACOES_ABERTAS = ("NOVA", "RECORRENTE", "EM_ABERTO")
 FAIXAS_IDADE = ("0-1", "2-7", "8-30", ">30")
 
 PENDENCIAS = _schema(
-    ("pendencia_id", "string", "SHA-256 de ordem_id|tipo_divergencia: a identidade da pendência entre datas", False),
+    (
+        "pendencia_id",
+        "string",
+        "SHA-256 de ordem_id|tipo_divergencia: a identidade da pendência entre datas",
+        False,
+    ),
     ("ordem_id", "string", "chave de casamento", False),
     ("tipo_divergencia", "string", "código da divergência (SPEC 4)", False),
     ("fornecedor_id", "string", "como na última data em que esteve nas divergências", False),

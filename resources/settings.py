@@ -95,6 +95,9 @@ class DuckDBEngine(EnvValidatedResource):
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int = max(1, os.cpu_count() or 1)
     temp_dir: str = "recon_data/tmp"
+    # Hash buckets of ordem_id for the divergences' and the breaks' joins (engine/buckets.py):
+    # 0 = from the day's size (~4M rows of the larger side per bucket; 1 for a small day).
+    divergence_buckets: int = 0
 
     @field_validator("threads")
     @classmethod
@@ -103,8 +106,20 @@ class DuckDBEngine(EnvValidatedResource):
             raise ValueError(f"threads inválido: {value} (use um inteiro >= 1)")
         return value
 
+    @field_validator("divergence_buckets")
+    @classmethod
+    def _buckets(cls, value: int) -> int:
+        if not 0 <= value <= 4096:
+            raise ValueError(f"baldes inválido: {value} (use 0 = automático, ou um inteiro de 1 a 4096)")
+        return value
+
     def settings(self) -> EngineSettings:
-        return EngineSettings(memory_limit=self.memory_limit, threads=self.threads, temp_dir=self.temp_dir)
+        return EngineSettings(
+            memory_limit=self.memory_limit,
+            threads=self.threads,
+            temp_dir=self.temp_dir,
+            buckets=self.divergence_buckets,
+        )
 
 
 class Deadlines(EnvValidatedResource):

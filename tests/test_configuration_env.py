@@ -148,6 +148,7 @@ VARIABLES: dict[str, tuple[str, str, tuple[str, str], object, str | None]] = {
         "/tmp/duck",
         None,
     ),
+    "RECON_DIVERGENCE_BUCKETS": ("0", "8", ("duckdb_engine", "divergence_buckets"), 8, "-1"),
 }
 # Read by `recon painel` only (resources_config.painel_access), not by the code location.
 DASHBOARD_VARIABLES = {"RECON_PAINEL_LOGIN": ("nenhum", "oidc"), "RECON_PAINEL_LOGIN_PROVEDOR": ("", "microsoft")}
@@ -177,6 +178,7 @@ EXPECTED_HINT = {
     "RECON_SMTP_PORT": "não é um número inteiro",
     "RECON_SMTP_TLS": "use none, starttls ou ssl",
     "RECON_DUCKDB_THREADS": "use um inteiro >= 1",
+    "RECON_DIVERGENCE_BUCKETS": "use 0 = automático, ou um inteiro de 1 a 4096",
     "RECON_GLUE_DATABASE": "use letras minúsculas, números e _",
 }
 SECRETS = ("s3gredo", "segredo", "s3nh4")

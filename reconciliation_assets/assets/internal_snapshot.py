@@ -8,6 +8,7 @@ from checks.invariants import BASE_CHECKS, unique_internal_ids
 from reconciliation_assets import schemas
 from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, StageTimer
 from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.engine.buckets import BucketedDay, bucket_count, query_by_bucket
 from reconciliation_assets.engine.sql_models import ModelRunner
 from reconciliation_assets.observability import log_stage
 from reconciliation_assets.partitions import daily_partitions
@@ -64,24 +65,34 @@ def _snapshot(
     with ModelRunner(engine) as runner:
         runner.register_parquet("base_bruta", paths.base_bruta)
         rows = runner.copy_to_parquet("base_interna", paths.base_interna)
-        runner.register_parquet("base_interna", paths.base_interna)
         # NULL (or blank) ordem_ids can be matched to nothing and make counts disagree: the check
         # fails on them as on duplicates. The sample is rendered in SQL, so a NULL shows as <nulo>.
-        distinct, nulls, duplicated = runner.query(
+        # By hash bucket of ordem_id (engine/buckets.py): a repeated ordem_id is always within one
+        # bucket, so the counts add up and a distinct count over 100M rows never needs the memory.
+        by_key = BucketedDay(runner, bucket_count(rows, engine.buckets), paths.baldes)
+        by_key.add("base_interna", paths.base_interna)
+        per_bucket = query_by_bucket(
+            by_key,
+            ["base_interna"],
             "SELECT count(DISTINCT ordem_id) FILTER (WHERE ordem_id <> ''), "
             "count(*) FILTER (WHERE ordem_id IS NULL OR ordem_id = ''), "
             "(SELECT count(*) FROM (SELECT 1 FROM base_interna WHERE ordem_id <> '' "
-            "GROUP BY ordem_id HAVING count(*) > 1)) FROM base_interna"
-        )[0]
-        sample = [
-            r[0]
-            for r in runner.query(
-                "SELECT CASE WHEN ordem_id IS NULL THEN '<nulo>' WHEN ordem_id = '' THEN '<vazio>' "
-                "ELSE left(ordem_id, 40) END AS exemplo FROM base_interna "
-                "GROUP BY ordem_id HAVING count(*) > 1 OR ordem_id IS NULL OR ordem_id = '' "
-                "ORDER BY ordem_id NULLS FIRST LIMIT 5"
-            )
-        ]
+            "GROUP BY ordem_id HAVING count(*) > 1)) FROM base_interna",
+        )
+        distinct, nulls, duplicated = (sum(int(r[0][i]) for r in per_bucket) for i in range(3))
+        # The first five in ordem_id order, NULL first, across the buckets.
+        candidates = query_by_bucket(
+            by_key,
+            ["base_interna"],
+            "SELECT ordem_id, CASE WHEN ordem_id IS NULL THEN '<nulo>' WHEN ordem_id = '' THEN '<vazio>' "
+            "ELSE left(ordem_id, 40) END AS exemplo FROM base_interna "
+            "GROUP BY ordem_id HAVING count(*) > 1 OR ordem_id IS NULL OR ordem_id = '' "
+            "ORDER BY ordem_id NULLS FIRST LIMIT 5",
+        )
+        first = sorted(
+            (r for rows_k in candidates for r in rows_k), key=lambda r: (r[0] is not None, r[0] or "")
+        )
+        sample = [r[1] for r in first[:5]]
     timing = timer.metadata(rows)
     log_stage(
         context,

@@ -34,7 +34,9 @@ def arquivos_fornecedor(
     with asset_step(context, rules, "arquivos_fornecedor"):
         # A publication of D that a crash interrupted is finished before anything else happens.
         if recover(storage, context.partition_key) is not None:
-            context.log.warning(f"{context.partition_key}: publicação interrompida concluída antes desta execução.")
+            context.log.warning(
+                f"{context.partition_key}: publicação interrompida concluída antes desta execução."
+            )
         return _stage_day(context, storage)
 
 

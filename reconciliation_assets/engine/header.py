@@ -49,9 +49,7 @@ def _reject_unreadable(line: str, file_name: str) -> None:
     if nuls:
         raise HeaderError(f"{file_name}: o cabeçalho contém o caractere nulo (byte 0x00); envie texto UTF-8.")
     if "\r" in line:
-        raise HeaderError(
-            f"{file_name}: fim de linha só com CR (\\r) não suportado; use LF ou CRLF."
-        )
+        raise HeaderError(f"{file_name}: fim de linha só com CR (\\r) não suportado; use LF ou CRLF.")
 
 
 def _describe(names: list[str], found: list[str]) -> str:

@@ -44,6 +44,9 @@ class EngineSettings:
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int = 2
     temp_dir: str = ".recon_tmp"
+    # Hash buckets of ordem_id for the joins over the day's rows (engine/buckets.py): 0 = from the
+    # day's size (1 for a small day), N >= 1 = exactly N.
+    buckets: int = 0
 
 
 class ModelRunner:

@@ -1,0 +1,55 @@
+-- Grain: one row of additive facts over the rows given (SPEC 5.2): the counts and sums the summary
+-- is built from. Every column is a count or a sum keyed by ordem_id, so the facts of disjoint sets of
+-- ordem_ids add up to those of their union: resumo_conciliacao.sql sums the rows it is given.
+-- Inputs: validadas, base_interna, divergencias (the same ordem_ids on all three), cobertura (one
+-- row: the whole file's coverage, model cobertura.sql).
+with
+
+csv as (select * from validadas),
+
+base_escopo as (
+    select base.*
+    from base_interna as base, cobertura
+    where base.data between cobertura.inicio and cobertura.fim
+       or base.ordem_id in (select ordem_id from csv)
+),
+
+div as (select * from divergencias),
+
+contagens as (
+    select
+        count(*) filter (where tipo_divergencia = 'TIPO_1') as tipo_1,
+        count(*) filter (where tipo_divergencia = 'TIPO_2') as tipo_2,
+        count(*) filter (where tipo_divergencia = 'TIPO_3_VALOR') as tipo_3_valor,
+        count(*) filter (where tipo_divergencia = 'TIPO_3_DATA') as tipo_3_data,
+        count(*) filter (where tipo_divergencia = 'TIPO_3_FORNECEDOR') as tipo_3_fornecedor,
+        count(*) filter (where tipo_divergencia = 'TIPO_3_ATIVO') as tipo_3_ativo,
+        count(*) filter (where tipo_divergencia = 'TIPO_3_NOME') as tipo_3_nome,
+        count(distinct ordem_id) as ordens_divergentes,
+        count(distinct ordem_id) filter (where tipo_divergencia like 'TIPO_3_%') as ordens_casadas_divergentes,
+        coalesce(sum(valor_csv) filter (where tipo_divergencia = 'TIPO_1'), 0) as soma_tipo_1,
+        coalesce(sum(valor_base) filter (where tipo_divergencia = 'TIPO_2'), 0) as soma_tipo_2,
+        coalesce(sum(valor_diferenca) filter (where tipo_divergencia = 'TIPO_3_VALOR'), 0) as soma_tipo_3_valor
+    from div
+),
+
+lados as (
+    select
+        (select count(*) from base_escopo) as linhas_base_escopo,
+        (select count(*) from csv inner join base_escopo using (ordem_id)) as casadas,
+        (select count(*) from (select ordem_id from csv union select ordem_id from base_escopo)) as ordens_em_escopo,
+        (select coalesce(sum(valor), 0) from csv) as total_csv,
+        (select coalesce(sum(valor), 0) from base_escopo) as total_base_escopo
+)
+
+select
+    contagens.tipo_1, contagens.tipo_2, contagens.tipo_3_valor, contagens.tipo_3_data,
+    contagens.tipo_3_fornecedor, contagens.tipo_3_ativo, contagens.tipo_3_nome,
+    contagens.ordens_divergentes, contagens.ordens_casadas_divergentes,
+    cast(contagens.soma_tipo_1 as decimal(38, 2)) as soma_tipo_1,
+    cast(contagens.soma_tipo_2 as decimal(38, 2)) as soma_tipo_2,
+    cast(contagens.soma_tipo_3_valor as decimal(38, 2)) as soma_tipo_3_valor,
+    lados.linhas_base_escopo, lados.casadas, lados.ordens_em_escopo,
+    cast(lados.total_csv as decimal(38, 2)) as total_csv,
+    cast(lados.total_base_escopo as decimal(38, 2)) as total_base_escopo
+from contagens, lados
