@@ -421,9 +421,7 @@ def refresh_ground_truths(con: duckdb.DuckDBPyConnection, table: str, folder: Pa
         f"SELECT data_referencia, verdade_propria FROM {GENERATIONS_TABLE} WHERE tabela = ? ORDER BY 1",
         [table],
     ).fetchall()
-    row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
-    assert row is not None  # count(*) always returns one row
-    n_base = int(row[0])
+    ((n_base,),) = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()
     owns = " ".join(
         f"WHEN g.d = DATE '{d.isoformat()}' THEN {owned_by(d, 'b.ordem_id')}" for d, _ in registered
     )

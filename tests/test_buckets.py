@@ -99,6 +99,12 @@ def test_forced_buckets_publish_byte_identical_tables_to_one_bucket(day, monkeyp
     )
 
 
+def daily_job_with_buckets():
+    """Its own reconstructable target: Dagster caches a reconstructed job per function in the
+    process, and this one is built while RECON_DIVERGENCE_BUCKETS is set (an EnvVar in its config)."""
+    return daily_job()
+
+
 @pytest.mark.parametrize("n", [4, 8])  # filtered views; split files (buckets.SPLIT_FROM)
 def test_a_resumed_run_skips_the_buckets_already_done(day, monkeypatch, n):
     monkeypatch.setenv("RECON_DIVERGENCE_BUCKETS", str(n))
@@ -112,7 +118,7 @@ def test_a_resumed_run_skips_the_buckets_already_done(day, monkeypatch, n):
     monkeypatch.setattr(buckets, "after_bucket", fail_in_bucket_2)
     parts = day / "work" / f"data_referencia={DAY}" / "baldes" / "divergencias"
     with dg.instance_for_test() as instance:
-        first = dg.execute_job(dg.reconstructable(daily_job), instance, tags={"dagster/partition": DAY})
+        first = dg.execute_job(dg.reconstructable(daily_job_with_buckets), instance, tags={"dagster/partition": DAY})
         assert not first.success
         assert computed == [("divergencias", 0), ("divergencias", 1), ("divergencias", 2)]
         assert not published(day, "divergencias").exists()
@@ -129,7 +135,7 @@ def test_a_resumed_run_skips_the_buckets_already_done(day, monkeypatch, n):
         computed.clear()
         monkeypatch.setattr(buckets, "after_bucket", lambda name, bucket: computed.append((name, bucket)))
         second = dg.execute_job(
-            dg.reconstructable(daily_job),
+            dg.reconstructable(daily_job_with_buckets),
             instance,
             reexecution_options=dg.ReexecutionOptions.from_failure(first.run_id, instance),
             tags={"dagster/partition": DAY},
@@ -198,3 +204,17 @@ def test_the_unique_internal_id_check_finds_the_same_repeats_by_bucket(recon_env
     meta = {k: v.value for k, v in check.metadata.items()}
     assert meta["duplicados_exemplo"] == "<nulo>, O1, O2, O3, O5"
     assert (meta["ordem_ids_repetidos"], meta["ordem_ids_nulos"], meta["ordem_ids_distintos"]) == (6, 1, 8)
+
+
+def test_a_count_leaves_the_connection_free_for_the_next_registration(tmp_path):
+    """DuckDB 2 refuses register() while a result is unfinished: a resumed run whose buckets were all
+    recorded goes from the coverage's count straight to the combine's register (seen failing)."""
+    import pyarrow as pa
+
+    from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
+
+    with ModelRunner(EngineSettings(temp_dir=str(tmp_path))) as runner:
+        runner.con.execute("CREATE TABLE t AS SELECT 1 AS a")
+        assert runner.count("t") == 1
+        runner.register_arrow("depois", pa.table({"a": [2]}))
+        assert runner.query("SELECT a FROM depois") == [(2,)]

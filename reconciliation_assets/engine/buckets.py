@@ -32,7 +32,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from reconciliation_assets.engine.sql_models import PARQUET_OPTIONS, ModelRunner, _quote_literal, load_model
+from reconciliation_assets.engine.sql_models import PARQUET_OPTIONS, ModelRunner, load_model, sql_literal
 
 KEY = "ordem_id"
 HASH = f"hash({KEY})"
@@ -200,14 +200,14 @@ class BucketedDay:
 
         if not ledger.done("divisao", present()):
             shutil.rmtree(parts, ignore_errors=True)
-            src = f"read_parquet({_quote_literal(str(source))}, hive_partitioning = false)"
+            src = f"read_parquet({sql_literal(str(source))}, hive_partitioning = false)"
             # Each thread holds up to the flush threshold of rows spread over the N open files: the
             # default (524288 rows per thread) ran 99M rows x 8 columns into 25 files out of 512MB.
             self.runner.con.execute("SET partitioned_write_flush_threshold = 65536")
             try:
                 self.runner.con.execute(
                     f"COPY (SELECT *, {bucket_of(self.n)} AS balde FROM {src}) "
-                    f"TO {_quote_literal(str(parts))} ({PARQUET_OPTIONS}, PARTITION_BY (balde))"
+                    f"TO {sql_literal(str(parts))} ({PARQUET_OPTIONS}, PARTITION_BY (balde))"
                 )
             finally:
                 self.runner.con.execute("RESET partitioned_write_flush_threshold")
@@ -217,7 +217,7 @@ class BucketedDay:
                 if not empty.parent.exists():
                     empty.parent.mkdir(parents=True)
                     self.runner.con.execute(
-                        f"COPY (SELECT * FROM {src} LIMIT 0) TO {_quote_literal(str(empty))} ({PARQUET_OPTIONS})"
+                        f"COPY (SELECT * FROM {src} LIMIT 0) TO {sql_literal(str(empty))} ({PARQUET_OPTIONS})"
                     )
             total, expected = sum(parquet_rows(f) for f in present()), parquet_rows(source)
             if total != expected:
@@ -231,7 +231,7 @@ class BucketedDay:
         """Expose bucket ``bucket`` of ``relation`` under the relation's own name (the model's input)."""
         if relation in self.split_files:
             # The bucket files do not hold the partition column (DuckDB's PARTITION_BY leaves it out).
-            files = ", ".join(_quote_literal(str(p)) for p in self.split_files[relation][bucket])
+            files = ", ".join(sql_literal(str(p)) for p in self.split_files[relation][bucket])
             self.runner.con.execute(
                 f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM read_parquet([{files}], "
                 "hive_partitioning = false)"
@@ -240,7 +240,7 @@ class BucketedDay:
         where = "" if self.n == 1 else f" WHERE {bucket_of(self.n)} = {int(bucket)}"
         self.runner.con.execute(
             f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM read_parquet("
-            f"{_quote_literal(str(self.sources[relation]))}, hive_partitioning = false){where}"
+            f"{sql_literal(str(self.sources[relation]))}, hive_partitioning = false){where}"
         )
 
 
@@ -302,7 +302,7 @@ def run_model_by_bucket(
             per_bucket(k)
         tmp = part.with_suffix(".tmp")
         runner.con.execute(
-            f"COPY (SELECT * FROM ({sql}){order}) TO {_quote_literal(str(tmp))} ({PARQUET_OPTIONS})",
+            f"COPY (SELECT * FROM ({sql}){order}) TO {sql_literal(str(tmp))} ({PARQUET_OPTIONS})",
             bound,
         )
         os.replace(tmp, part)
@@ -339,13 +339,13 @@ def combine(
     runner.con.execute("SET preserve_insertion_order = true")
     try:
         rows = runner.con.execute(
-            f"COPY ({select} FROM partes_em_ordem) TO {_quote_literal(str(out))} ({PARQUET_OPTIONS})",
+            f"COPY ({select} FROM partes_em_ordem) TO {sql_literal(str(out))} ({PARQUET_OPTIONS})",
             values,
-        ).fetchone()
+        ).fetchall()
     finally:
         runner.con.execute("SET preserve_insertion_order = false")
         runner.con.unregister("partes_em_ordem")
-    return int(rows[0]) if rows else 0
+    return int(rows[0][0]) if rows else 0
 
 
 VECTOR = 2048

@@ -117,13 +117,13 @@ class ModelRunner:
         sql = load_model(model_or_relation) if model_file.exists() else f"SELECT * FROM {model_or_relation}"
         rows = self.con.execute(
             f"COPY ({sql}) TO {sql_literal(str(path))} ({PARQUET_OPTIONS})", self._bound(sql, params or {})
-        ).fetchone()
-        return int(rows[0]) if rows else 0
+        ).fetchall()
+        return int(rows[0][0]) if rows else 0
 
     def count(self, relation: str) -> int:
-        row = self.con.execute(f"SELECT count(*) FROM {relation}").fetchone()
-        assert row is not None  # count(*) always returns one row
-        return int(row[0])
+        # fetchall, not fetchone: a result left unfinished blocks the connection's next register().
+        ((count,),) = self.con.execute(f"SELECT count(*) FROM {relation}").fetchall()
+        return int(count)
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
         """A small read-only query (aggregates, one-row results) for metadata and checks."""
