@@ -70,7 +70,9 @@ def chromium(downloads: Path, width: int = 1600, height: int = 2400) -> Iterator
 
     for binary in (CHROMIUM, CHROMEDRIVER):
         if not Path(binary).exists():
-            raise RuntimeError(f"{binary} missing: install Debian's chromium and chromium-driver (.ci/run does it)")
+            raise RuntimeError(
+                f"{binary} missing: install Debian's chromium and chromium-driver (.ci/run does it)"
+            )
     downloads.mkdir(parents=True, exist_ok=True)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -90,7 +92,9 @@ def chromium(downloads: Path, width: int = 1600, height: int = 2400) -> Iterator
         "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
     )
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
     driver.downloads = downloads
     try:
         yield driver

@@ -117,7 +117,9 @@ class RssSampler:
         self._thread.join()
 
 
-def one_session(url: str, first: date, last: date, scratch: Path, screenshot: Path | None) -> dict[str, float]:
+def one_session(
+    url: str, first: date, last: date, scratch: Path, screenshot: Path | None
+) -> dict[str, float]:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -157,12 +159,16 @@ def next_page(driver) -> float:
 
     t0 = time.monotonic()
     driver.find_element(By.CSS_SELECTOR, '[data-testid="stNumberInputStepUp"]').click()
-    WebDriverWait(driver, 180).until(lambda d: "Linhas 101–200 de " in d.find_element(By.TAG_NAME, "body").text)
+    WebDriverWait(driver, 180).until(
+        lambda d: "Linhas 101–200 de " in d.find_element(By.TAG_NAME, "body").text
+    )
     return time.monotonic() - t0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--dates", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=3)

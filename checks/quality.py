@@ -323,7 +323,9 @@ def _divergences_suite(gx: Any, job_id: str) -> Any:
     suite.add_expectation(e.ExpectColumnValuesToMatchRegex(column="detalhes", regex=r"^campo="))
     for column, digits in MONEY_DIGITS.items():
         suite.add_expectation(
-            e.ExpectColumnValuesToMatchRegex(column=column, regex=rf"^-?(?:0|[1-9][0-9]{{0,{digits - 1}}})\.[0-9]{{2}}$")
+            e.ExpectColumnValuesToMatchRegex(
+                column=column, regex=rf"^-?(?:0|[1-9][0-9]{{0,{digits - 1}}})\.[0-9]{{2}}$"
+            )
         )
     return suite
 
@@ -383,7 +385,9 @@ def divergences_expectations_check(
         # The work folder is named data_referencia=D: without hive_partitioning=false DuckDB would
         # add that folder as a 16th column, which is not in the file.
         source = "read_parquet($path, hive_partitioning = false)"
-        ((total,),) = runner.con.execute(f"SELECT count(*) FROM {source}", {"path": str(divergencias)}).fetchall()
+        ((total,),) = runner.con.execute(
+            f"SELECT count(*) FROM {source}", {"path": str(divergencias)}
+        ).fetchall()
         # Money as exact text: pandas would turn decimals into floats (9999999999999999.99 -> 1e16).
         money = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in MONEY_DIGITS)
         sample = runner.con.execute(

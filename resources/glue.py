@@ -105,7 +105,9 @@ class GlueCatalog(EnvValidatedResource):
     def partition_input(self, table: CatalogTable, data_referencia: str) -> dict[str, Any]:
         return {
             "Values": [data_referencia],
-            "StorageDescriptor": self._storage(table, table.partition_location(self.output_uri, data_referencia)),
+            "StorageDescriptor": self._storage(
+                table, table.partition_location(self.output_uri, data_referencia)
+            ),
         }
 
     # ---- registration -----------------------------------------------------------------------

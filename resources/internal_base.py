@@ -119,9 +119,7 @@ class InternalBase(EnvValidatedResource):
                 f"base interna não encontrada em {path}. Gere uma com `recon generate` ou defina RECON_INTERNAL_DB_URL."
             )
         with ModelRunner(engine) as runner:
-            runner.con.execute(
-                f"ATTACH {sql_literal(str(path))} AS base_origem (READ_ONLY)"
-            )
+            runner.con.execute(f"ATTACH {sql_literal(str(path))} AS base_origem (READ_ONLY)")
             exists = runner.query(
                 "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'base_origem' "
                 "AND (schema_name || '.' || table_name = $t OR table_name = $t)",

@@ -114,7 +114,9 @@ class Notifier(EnvValidatedResource):
     smtp_ca_file: str = ""  # private CA bundle for the SMTP server's certificate (optional)
     ui_base_url: str = ""
     runbook_url: str = ""  # e.g. https://git.example.com/recon/blob/main/docs/runbook.md
-    painel_url: str = ""  # the dashboard (`recon painel`) as the business opens it, e.g. https://painel.empresa
+    painel_url: str = (
+        ""  # the dashboard (`recon painel`) as the business opens it, e.g. https://painel.empresa
+    )
     checkpoint_uri: str = "recon_data/checkpoints"
     timeout_s: float = 10.0
     max_attempts: int = 3

@@ -40,7 +40,9 @@ class ReconRules(EnvValidatedResource):
         try:
             parsed = Decimal(value)
         except InvalidOperation as exc:
-            raise ValueError(f"limiar de severidade inválido: {value!r} (use um decimal >= 0, ex.: 1000.00)") from exc
+            raise ValueError(
+                f"limiar de severidade inválido: {value!r} (use um decimal >= 0, ex.: 1000.00)"
+            ) from exc
         if not parsed.is_finite() or parsed < 0:
             raise ValueError(f"limiar de severidade inválido: {value!r} (use um decimal >= 0, ex.: 1000.00)")
         return value
@@ -59,7 +61,9 @@ class ReconRules(EnvValidatedResource):
             raise ValueError(f"minutos inválidos: {value} (use um inteiro >= 1)")
         return value
 
-    @field_validator("quarantine_rate_max", "divergence_rate_max", "min_taxa_casamento", "max_taxa_divergencia")
+    @field_validator(
+        "quarantine_rate_max", "divergence_rate_max", "min_taxa_casamento", "max_taxa_divergencia"
+    )
     @classmethod
     def _rate(cls, value: float) -> float:
         if not 0 <= value <= 1:

@@ -466,6 +466,7 @@ def test_the_success_message_links_to_the_report_and_the_dashboard_view_of_the_d
     html = report.read_text(encoding="utf-8")
     assert f'href="{painel.replace("&", "&amp;")}"' in html and "***Lima" in html and "Ana Lima" not in html
 
+
 def test_a_receiver_that_is_down_does_not_fail_the_run(recon_env, instance, down_port, monkeypatch, capfd):
     monkeypatch.setenv("RECON_SLACK_WEBHOOK_URL", f"http://{LOOPBACK}:{down_port}/services/{WEBHOOK_TOKEN}")
     monkeypatch.setenv("RECON_SMTP_HOST", LOOPBACK)
@@ -563,7 +564,9 @@ def test_no_secret_and_no_unmasked_nome_in_any_log_line_or_message(
         for plain in (nome, "José da Silva", "Silva Xavier", "José Xavier"):
             assert plain not in text, f"unmasked nome {plain!r} in {where}"
     assert "***Xavier" in haystacks["event log"]  # the masked form is what the pandera check shows
-    assert haystacks["event log"].count('"evento": "etapa"') == 6 + 2  # 6 stages (the report's included), then 2 before the block
+    assert (
+        haystacks["event log"].count('"evento": "etapa"') == 6 + 2
+    )  # 6 stages (the report's included), then 2 before the block
     assert '"evento": "alerta"' in haystacks["stdout/stderr"]  # the sensors' delivery lines were scanned
 
 

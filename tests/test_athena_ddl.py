@@ -112,7 +112,8 @@ def test_arrow_types_map_to_the_hive_type_that_reads_them(arrow_type, hive):
 
 
 @pytest.mark.parametrize(
-    "arrow_type", [pa.timestamp("ns", tz="UTC"), pa.timestamp("us"), pa.timestamp("us", tz="America/Sao_Paulo")]
+    "arrow_type",
+    [pa.timestamp("ns", tz="UTC"), pa.timestamp("us"), pa.timestamp("us", tz="America/Sao_Paulo")],
 )
 def test_timestamps_athena_would_not_read_as_utc_instants_are_refused(arrow_type):
     with pytest.raises(ValueError, match="não é lido como instante UTC"):

@@ -118,7 +118,9 @@ def test_a_resumed_run_skips_the_buckets_already_done(day, monkeypatch, n):
     monkeypatch.setattr(buckets, "after_bucket", fail_in_bucket_2)
     parts = day / "work" / f"data_referencia={DAY}" / "baldes" / "divergencias"
     with dg.instance_for_test() as instance:
-        first = dg.execute_job(dg.reconstructable(daily_job_with_buckets), instance, tags={"dagster/partition": DAY})
+        first = dg.execute_job(
+            dg.reconstructable(daily_job_with_buckets), instance, tags={"dagster/partition": DAY}
+        )
         assert not first.success
         assert computed == [("divergencias", 0), ("divergencias", 1), ("divergencias", 2)]
         assert not published(day, "divergencias").exists()

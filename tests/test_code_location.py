@@ -20,7 +20,12 @@ def test_workspace_validates_with_the_dagster_cli(tmp_path):
         text=True,
         timeout=180,
         # PYTHONPATH: the checkout this test runs in, not whichever copy is installed in the venv.
-        env={"PATH": str(dagster.parent), "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(tmp_path), "HOME": str(tmp_path)},
+        env={
+            "PATH": str(dagster.parent),
+            "PYTHONPATH": str(ROOT),
+            "DAGSTER_HOME": str(tmp_path),
+            "HOME": str(tmp_path),
+        },
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
 

@@ -151,7 +151,10 @@ VARIABLES: dict[str, tuple[str, str, tuple[str, str], object, str | None]] = {
     "RECON_DIVERGENCE_BUCKETS": ("0", "8", ("duckdb_engine", "divergence_buckets"), 8, "-1"),
 }
 # Read by `recon painel` only (resources_config.painel_access), not by the code location.
-DASHBOARD_VARIABLES = {"RECON_PAINEL_LOGIN": ("nenhum", "oidc"), "RECON_PAINEL_LOGIN_PROVEDOR": ("", "microsoft")}
+DASHBOARD_VARIABLES = {
+    "RECON_PAINEL_LOGIN": ("nenhum", "oidc"),
+    "RECON_PAINEL_LOGIN_PROVEDOR": ("", "microsoft"),
+}
 # Read by reconciliation_assets/partitions.py at import: covered by the subprocess test below.
 AT_IMPORT = {"RECON_PARTITIONS_START": "2023-06-01"}
 # The instance's variables (deploy/render_instance_config.py), tested in tests/test_postgres_instance.py.
@@ -276,7 +279,13 @@ def _validate(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProces
         text=True,
         timeout=240,
         # PYTHONPATH: the checkout this test runs in, not whichever copy is installed in the venv.
-        env={"PATH": str(dagster.parent), "PYTHONPATH": str(ROOT), "DAGSTER_HOME": str(tmp_path), "HOME": str(tmp_path), **env},
+        env={
+            "PATH": str(dagster.parent),
+            "PYTHONPATH": str(ROOT),
+            "DAGSTER_HOME": str(tmp_path),
+            "HOME": str(tmp_path),
+            **env,
+        },
     )
 
 

@@ -95,7 +95,9 @@ def test_rerunning_a_date_replaces_it_with_the_same_rows(env):
     assert rows1 == rows2 and len(rows1) > 0
     assert table(env, "divergencias", "SELECT DISTINCT job_id FROM {t}") == [(second.run_id,)]
     partition = env / "output" / "divergencias" / f"data_referencia={DAY}"
-    assert sorted(p.name for p in partition.iterdir()) == ["part-0.parquet"]  # only Parquet: any engine reads it
+    assert sorted(p.name for p in partition.iterdir()) == [
+        "part-0.parquet"
+    ]  # only Parquet: any engine reads it
     manifests = env / "output" / "_manifestos" / f"data_referencia={DAY}"
     assert sorted(p.name for p in manifests.iterdir()) == [
         "cadeia.json",
@@ -110,7 +112,12 @@ def test_rerunning_a_date_replaces_it_with_the_same_rows(env):
     assert (manifest["linhas"], manifest["job_id"]) == (len(rows2), second.run_id)
     record = json.loads((manifests / "publicacao.json").read_text())
     assert record["job_id"] == second.run_id and record["estado"] == "publicada"
-    assert [t["tabela"] for t in record["tabelas"]] == ["quarentena", "divergencias", "pendencias", "resumo_conciliacao"]
+    assert [t["tabela"] for t in record["tabelas"]] == [
+        "quarentena",
+        "divergencias",
+        "pendencias",
+        "resumo_conciliacao",
+    ]
     for t in ("quarentena", "pendencias", "resumo_conciliacao", "relatorio"):
         assert json.loads((manifests / f"{t}.json").read_text())["job_id"] == second.run_id
     # the daily report, rendered after the publication from what it published
@@ -199,7 +206,11 @@ def test_checkpoint_records_every_finished_step(env):
     assert [u["unit"] for u in doc["progress"]["completed_units"]] == doc["units"]
     assert doc["progress"]["last_completed_unit"] == "relatorio_diario"
     truth_lines = table(env, "resumo_conciliacao", "SELECT linhas_csv FROM {t}")[0][0]
-    assert (doc["progress"]["total_lines"], doc["progress"]["processed_lines"], doc["progress"]["pending_lines"]) == (
+    assert (
+        doc["progress"]["total_lines"],
+        doc["progress"]["processed_lines"],
+        doc["progress"]["pending_lines"],
+    ) == (
         truth_lines,
         truth_lines,
         0,

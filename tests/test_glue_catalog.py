@@ -113,7 +113,8 @@ def catalog_evaluation(result: dg.ExecuteInProcessResult):
     evaluations = [
         e.event_specific_data
         for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.event_specific_data.check_name == "catalogo_glue"
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.event_specific_data.check_name == "catalogo_glue"
     ]
     assert len(evaluations) == 1
     return evaluations[0]
@@ -158,12 +159,16 @@ def assert_registered(glue, database: str, bucket: str) -> None:
         }
         partitions = glue.get_partitions(DatabaseName=database, TableName=table)["Partitions"]
         assert [
-            (p["Values"], p["StorageDescriptor"]["Location"], p["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"])
+            (
+                p["Values"],
+                p["StorageDescriptor"]["Location"],
+                p["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"],
+            )
             for p in partitions
         ] == [([DAY], f"s3://{bucket}/saida/{table}/data_referencia={DAY}/", SERDE)], table
-        assert [(c["Name"], c["Type"]) for c in partitions[0]["StorageDescriptor"]["Columns"]] == expected_columns(
-            table
-        )
+        assert [
+            (c["Name"], c["Type"]) for c in partitions[0]["StorageDescriptor"]["Columns"]
+        ] == expected_columns(table)
 
 
 def test_a_publication_registers_the_four_tables_and_its_partition_and_a_rerun_keeps_one(
@@ -189,10 +194,16 @@ def test_a_publication_registers_the_four_tables_and_its_partition_and_a_rerun_k
         # The registered types are the published files' own (the Parquet on S3, read back).
         endpoint = urlparse(s3_env).netloc
         fs = pafs.S3FileSystem(
-            endpoint_override=endpoint, scheme="http", access_key="testing", secret_key="testing", region="us-east-1"
+            endpoint_override=endpoint,
+            scheme="http",
+            access_key="testing",
+            secret_key="testing",
+            region="us-east-1",
         )
         for table in TABLES:
-            schema = pq.read_schema(f"{s3_bucket}/saida/{table}/data_referencia={DAY}/part-0.parquet", filesystem=fs)
+            schema = pq.read_schema(
+                f"{s3_bucket}/saida/{table}/data_referencia={DAY}/part-0.parquet", filesystem=fs
+            )
             assert [(f.name, hive_type_of_arrow(f.type)) for f in schema] == expected_columns(table), table
 
         # Re-running the date: no AlreadyExists failure, still one partition per table, tables untouched.
@@ -209,7 +220,9 @@ def test_a_publication_registers_the_four_tables_and_its_partition_and_a_rerun_k
         ),
     }
     assert_registered(glue, database, s3_bucket)
-    assert {t: glue.get_table(DatabaseName=database, Name=t)["Table"]["VersionId"] for t in TABLES} == versions
+    assert {
+        t: glue.get_table(DatabaseName=database, Name=t)["Table"]["VersionId"] for t in TABLES
+    } == versions
 
 
 def closed_port() -> int:

@@ -55,7 +55,9 @@ def counts(root: Path, table: str, column: str, day: str) -> dict[str, int]:
 
 def breaks(root: Path, day: str) -> list[tuple]:
     path = root / "output" / "pendencias" / f"data_referencia={day}" / "part-0.parquet"
-    return duckdb.sql(f"SELECT * EXCLUDE (job_id, timestamp) FROM read_parquet('{path}') ORDER BY ALL").fetchall()
+    return duckdb.sql(
+        f"SELECT * EXCLUDE (job_id, timestamp) FROM read_parquet('{path}') ORDER BY ALL"
+    ).fetchall()
 
 
 def rows(root: Path, day: str) -> list[tuple]:
@@ -251,9 +253,13 @@ def test_a_backfill_through_graphql_runs_in_process_and_equals_single_runs(recon
     backfilled_breaks = {d: breaks(recon_env, d) for d in days}
     # Oldest first: each date was computed from the previous date's published state.
     for before, day in zip(days, days[1:], strict=False):
-        manifest = json.loads((recon_env / f"output/_manifestos/data_referencia={day}/pendencias.json").read_text())
+        manifest = json.loads(
+            (recon_env / f"output/_manifestos/data_referencia={day}/pendencias.json").read_text()
+        )
         assert manifest["estado_anterior"]["data_referencia"] == before
-        assert json.loads((recon_env / f"output/_manifestos/data_referencia={day}/cadeia.json").read_text())["atual"]
+        assert json.loads((recon_env / f"output/_manifestos/data_referencia={day}/cadeia.json").read_text())[
+            "atual"
+        ]
     situacoes = {s for d in days for s in {r[9] for r in backfilled_breaks[d]}}
     assert situacoes >= {"NOVA", "EM_ABERTO"}, situacoes
     with dg.DagsterInstance.from_config(str(home)) as inst:

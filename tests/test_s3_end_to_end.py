@@ -188,7 +188,10 @@ def test_csv_on_s3_runs_against_postgres_and_publishes_to_s3_like_the_local_path
     tables = ("divergencias", "pendencias", "quarentena", "resumo_conciliacao")
     assert sorted(published) == sorted(
         [f"saida/{t}/data_referencia={DAY}/part-0.parquet" for t in tables]
-        + [f"saida/_manifestos/data_referencia={DAY}/{n}.json" for n in (*tables, "publicacao", "cadeia", "relatorio")]
+        + [
+            f"saida/_manifestos/data_referencia={DAY}/{n}.json"
+            for n in (*tables, "publicacao", "cadeia", "relatorio")
+        ]
         + [f"saida/relatorio/data_referencia={DAY}/index.html"]
     )
     report = client.head_object(Bucket=s3_bucket, Key=f"saida/relatorio/data_referencia={DAY}/index.html")
@@ -255,8 +258,15 @@ def test_storage_round_trip_on_s3_with_kms_arguments(s3_env, s3_bucket, tmp_path
     duckdb.sql(f"COPY (SELECT 1 AS x) TO '{local}' (FORMAT parquet)")
     record = publish_day(storage, DAY, "run-1", [TableFile("divergencias", local, 1)])
     stored = storage.read_json(f"s3://{s3_bucket}/saida/_manifestos/data_referencia={DAY}/divergencias.json")
-    assert (stored["linhas"], stored["job_id"], stored["sha256"]) == (1, "run-1", record["tabelas"][0]["sha256"])
-    assert storage.read_json(f"s3://{s3_bucket}/saida/_manifestos/data_referencia={DAY}/publicacao.json") == record
+    assert (stored["linhas"], stored["job_id"], stored["sha256"]) == (
+        1,
+        "run-1",
+        record["tabelas"][0]["sha256"],
+    )
+    assert (
+        storage.read_json(f"s3://{s3_bucket}/saida/_manifestos/data_referencia={DAY}/publicacao.json")
+        == record
+    )
     assert storage.read_json(f"s3://{s3_bucket}/saida/nao/existe.json") is None
     head = s3_client(s3_env).head_object(
         Bucket=s3_bucket, Key=f"saida/divergencias/data_referencia={DAY}/part-0.parquet"

@@ -189,7 +189,15 @@ EXPECTED_KEYS = sorted(
     ]
     + [
         f"saida/_manifestos/data_referencia={DAY}/{n}.json"
-        for n in ("cadeia", "divergencias", "pendencias", "quarentena", "resumo_conciliacao", "publicacao", "relatorio")
+        for n in (
+            "cadeia",
+            "divergencias",
+            "pendencias",
+            "quarentena",
+            "resumo_conciliacao",
+            "publicacao",
+            "relatorio",
+        )
     ]
     + [f"saida/relatorio/data_referencia={DAY}/index.html"]
 )

@@ -60,7 +60,11 @@ def test_file_without_header_is_rejected_without_echoing_the_row(recon_env, inst
 
 
 def test_values_at_the_decimal_limits_are_published_exactly(recon_env, instance):
-    lines = [f"F1;O1;Ana;A1;2024-03-09;{MAX}", f"F1;O2;Bia;A1;2024-03-09;{MAX}", f"F1;O3;Caio;A1;2024-03-09;-{MAX}"]
+    lines = [
+        f"F1;O1;Ana;A1;2024-03-09;{MAX}",
+        f"F1;O2;Bia;A1;2024-03-09;{MAX}",
+        f"F1;O3;Caio;A1;2024-03-09;-{MAX}",
+    ]
     base = [("F1", "O1", "Ana", "A1", REF, MAX), ("F1", "O2", "Bia", "A1", REF, "-" + MAX)]
     _write(recon_env, csv(*lines).encode(), base)
     result = run_day(instance, DAY, tags=RELEASED)
@@ -72,26 +76,47 @@ def test_values_at_the_decimal_limits_are_published_exactly(recon_env, instance)
         f"FROM read_parquet('{recon_env}/output/divergencias/*/*.parquet') ORDER BY ALL"
     ).fetchall()
     assert rows == [
-        ("O2", "TIPO_3_VALOR", Decimal(MAX), Decimal("-" + MAX), Decimal("19999999999999999.98"),
-         f"campo=valor; valor_csv={MAX}; valor_base=-{MAX}; diferenca=19999999999999999.98", "DECIMAL(19,2)"),
-        ("O3", "TIPO_1", Decimal("-" + MAX), None, None,
-         "campo=ordem_id; ordem_id=O3; presente_em=csv; ausente_em=base", "DECIMAL(19,2)"),
+        (
+            "O2",
+            "TIPO_3_VALOR",
+            Decimal(MAX),
+            Decimal("-" + MAX),
+            Decimal("19999999999999999.98"),
+            f"campo=valor; valor_csv={MAX}; valor_base=-{MAX}; diferenca=19999999999999999.98",
+            "DECIMAL(19,2)",
+        ),
+        (
+            "O3",
+            "TIPO_1",
+            Decimal("-" + MAX),
+            None,
+            None,
+            "campo=ordem_id; ordem_id=O3; presente_em=csv; ausente_em=base",
+            "DECIMAL(19,2)",
+        ),
     ]
 
 
 def test_null_internal_ordem_ids_fail_the_blocking_check(recon_env, instance):
-    base = [("F1", "O1", "Ana", "A1", REF, "1.00"), ("F1", None, "X", "A1", REF, "2.00"),
-            ("F1", None, "Y", "A1", REF, "3.00"), ("F1", "O9", "Z", "A1", REF, "4.00"),
-            ("F1", "O9", "Z", "A1", REF, "4.00")]
+    base = [
+        ("F1", "O1", "Ana", "A1", REF, "1.00"),
+        ("F1", None, "X", "A1", REF, "2.00"),
+        ("F1", None, "Y", "A1", REF, "3.00"),
+        ("F1", "O9", "Z", "A1", REF, "4.00"),
+        ("F1", "O9", "Z", "A1", REF, "4.00"),
+    ]
     _write(recon_env, csv("F1;O1;Ana;A1;2024-03-09;1.00").encode(), base)
     result = run_day(instance, DAY)
     assert not result.success
     check = check_results(result)["ordem_id_unico_base"]
     assert not check.passed
     meta = {k: getattr(v, "value", v) for k, v in check.metadata.items()}
-    assert (meta["linhas"], meta["ordem_ids_distintos"], meta["ordem_ids_nulos"], meta["ordem_ids_repetidos"]) == (
-        5, 2, 2, 1
-    )
+    assert (
+        meta["linhas"],
+        meta["ordem_ids_distintos"],
+        meta["ordem_ids_nulos"],
+        meta["ordem_ids_repetidos"],
+    ) == (5, 2, 2, 1)
     assert meta["duplicados_exemplo"] == "<nulo>, O9"
     assert not published(recon_env, "divergencias", DAY)
     assert not published(recon_env, "resumo_conciliacao", DAY)
