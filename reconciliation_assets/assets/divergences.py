@@ -62,6 +62,25 @@ def arrival_time(context: dg.AssetExecutionContext, paths: DayPaths, engine) -> 
     return datetime.fromtimestamp(newest, tz=UTC)
 
 
+def _require_inputs(day: str, paths: DayPaths) -> None:
+    """Stop with what happened and what to do when the earlier steps of D have not produced their
+    files: Dagster's asset backfill can launch D's divergences in a run of their own, queued
+    before the run of D's earlier steps (seen with the self-dependency of ``pendencias``)."""
+    missing = [p.name for p in (paths.arquivos, paths.validadas, paths.base_interna) if not p.exists()]
+    if missing:
+        raise dg.Failure(
+            description=(
+                f"{day}: as entradas deste passo ainda não existem ({', '.join(missing)}): os passos "
+                "anteriores da data (arquivos_fornecedor, validacao, base_interna_snapshot) não "
+                "terminaram antes dele. Acontece quando um backfill divide a data em duas execuções; "
+                "a nova tentativa da execução (tags dagster/max_retries e "
+                "dagster/retry_on_asset_or_op_failure no backfill) ou uma re-execução da data resolve."
+            ),
+            metadata={"entradas_ausentes": ", ".join(missing)},
+            allow_retries=True,
+        )
+
+
 # D's breaks depend on the previous date's: the self-dependency makes asset backfills run dates
 # oldest first (the data itself comes from the latest earlier *published* date, breaks.py).
 PREVIOUS_DATE = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
@@ -149,6 +168,7 @@ def _divergences(
     day = context.partition_key
     paths = DayPaths.for_date(storage.work_dir, day)
     engine = duckdb_engine.settings()
+    _require_inputs(day, paths)
     started_at = run_started(context)
     arrived_at = arrival_time(context, paths, engine)
     resumo = compute_divergences(
