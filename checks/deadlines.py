@@ -33,6 +33,7 @@ import dagster as dg
 from checks.invariants import spec
 from reconciliation_assets.contract import ARRIVAL_TAG, BACKFILL_TAG, PUBLICADA_NO_PRAZO, SLA_PUBLICACAO
 from reconciliation_assets.observability import PROCESSING_TIME_SEVERITY, SEVERITY_OK, SLA_BREACH_SEVERITY
+from reconciliation_assets.sla import sla_status
 from resources.settings import Deadlines
 
 MAX_PUBLICATIONS_SCANNED = 100
@@ -145,25 +146,34 @@ def sla_check(
     warn_minutes: int,
     now: datetime | None = None,
 ) -> dg.AssetCheckResult:
-    """Minutes from arrival to the first publication at or after it (this run's, if none before)."""
-    now = now or datetime.now(tz=UTC)
-    if arrived_at.tzinfo is None:  # a tag written without an offset is UTC
-        arrived_at = arrived_at.replace(tzinfo=UTC)
-    candidates = [t for t in earlier if t >= arrived_at] + ([published_at] if published_at else [])
-    first = min(candidates) if candidates else None
-    minutes = ((first or now) - arrived_at).total_seconds() / 60
-    if first is None:
-        passed, level = False, "nao_publicada"
+    """Minutes from arrival to the first publication at or after it (``reconciliation_assets.sla``:
+    the same verdict the summary publishes as ``sla_cumprido``)."""
+    status = sla_status(
+        arrived_at=arrived_at,
+        publication=published_at,
+        earlier=earlier,
+        sla_minutes=sla_minutes,
+        warn_minutes=warn_minutes,
+        now=now,
+    )
+    arrived_at, first, minutes, level = (
+        status.arrived_at,
+        status.first_publication,
+        status.minutes,
+        status.level,
+    )
+    if level == "nao_publicada":
+        passed = False
         severity = dg.AssetCheckSeverity.ERROR if minutes > sla_minutes else dg.AssetCheckSeverity.WARN
         text = f"divergências não publicadas nesta execução, {minutes:.1f} min após a chegada do arquivo"
-    elif minutes <= warn_minutes:
-        passed, level, severity = True, "ok", dg.AssetCheckSeverity.WARN
+    elif level == "ok":
+        passed, severity = True, dg.AssetCheckSeverity.WARN
         text = f"publicadas {minutes:.1f} min após a chegada (limite {sla_minutes} min)"
-    elif minutes <= sla_minutes:
-        passed, level, severity = False, "aviso", dg.AssetCheckSeverity.WARN
+    elif level == "aviso":
+        passed, severity = False, dg.AssetCheckSeverity.WARN
         text = f"publicadas {minutes:.1f} min após a chegada: acima do aviso de {warn_minutes} min"
     else:
-        passed, level, severity = False, "estouro", dg.AssetCheckSeverity.ERROR
+        passed, severity = False, dg.AssetCheckSeverity.ERROR
         text = f"SLA estourado: publicadas {minutes:.1f} min após a chegada (limite {sla_minutes} min)"
     alert = {
         "ok": SEVERITY_OK,

@@ -2,7 +2,8 @@
 -- the divergence rate, coverage, SLA and the balance control that must close to 0.00.
 -- Inputs: estatisticas_linhas (one row from validation), cobertura (one row, cobertura.sql),
 -- lados_conciliacao (additive facts of lados_conciliacao.sql, one row per disjoint set of ordem_ids:
--- summed here). Parameters: $job_id, $started_at, $finished_at, $arquivo_chegou_em, $sla_minutos.
+-- summed here). Parameters: $job_id, $started_at, $finished_at, $arquivo_chegou_em, $sla_prazo, $sla_cumprido
+-- (the SLA verdict comes from reconciliation_assets/sla.py, the one definition the check and alerts share).
 with
 
 linhas as (select * from estatisticas_linhas),
@@ -53,9 +54,8 @@ resumo as (
         cobertura.inicio as cobertura_inicio,
         cobertura.fim as cobertura_fim,
         cast($arquivo_chegou_em as timestamptz) as arquivo_chegou_em,
-        cast($arquivo_chegou_em as timestamptz) + to_minutes(cast($sla_minutos as integer)) as sla_prazo,
-        cast($finished_at as timestamptz)
-            <= cast($arquivo_chegou_em as timestamptz) + to_minutes(cast($sla_minutos as integer)) as sla_cumprido,
+        cast($sla_prazo as timestamptz) as sla_prazo,
+        cast($sla_cumprido as boolean) as sla_cumprido,
         cast(fatos.total_csv as decimal(38, 2)) as total_csv,
         cast(fatos.total_base_escopo as decimal(38, 2)) as total_base_escopo,
         cast(fatos.soma_tipo_1 - fatos.soma_tipo_2 + fatos.soma_tipo_3_valor as decimal(38, 2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,7 @@ from reconciliation_assets.engine.buckets import (
     run_model_by_bucket,
 )
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
+from reconciliation_assets.sla import sla_status
 
 # The published order after hash(ordem_id) (engine/buckets.py): the divergence's key, then what
 # tells apart two divergences of one ordem_id and type (only a repeated ordem_id in the base can).
@@ -32,6 +34,8 @@ def compute_divergences(
     severity_medium: Decimal,
     sla_minutes: int,
     engine: EngineSettings,
+    sla_warn_minutes: int = 18,
+    earlier_publications: Sequence[datetime] = (),
 ) -> dict[str, Any]:
     """Write the divergence table and the one-row summary to the day's work folder; return the summary."""
     computed_at = datetime.now(tz=started_at.tzinfo)
@@ -77,6 +81,14 @@ def compute_divergences(
         runner.register_parquet("lados_conciliacao", paths.baldes / "lados_conciliacao.parquet")
         runner.register_parquet("estatisticas_linhas", paths.estatisticas)
         finished_at = datetime.now(tz=started_at.tzinfo)
+        # This run's publication instant is finished_at (reconciliation_assets/sla.py).
+        sla = sla_status(
+            arrived_at=arrived_at,
+            publication=finished_at,
+            earlier=earlier_publications,
+            sla_minutes=sla_minutes,
+            warn_minutes=sla_warn_minutes,
+        )
         runner.copy_to_parquet(
             "resumo_conciliacao",
             paths.resumo,
@@ -85,7 +97,8 @@ def compute_divergences(
                 "started_at": started_at,
                 "finished_at": finished_at,
                 "arquivo_chegou_em": arrived_at,
-                "sla_minutos": sla_minutes,
+                "sla_prazo": sla.deadline,
+                "sla_cumprido": sla.met,
             },
         )
         runner.register_parquet("resumo_calculado", paths.resumo)

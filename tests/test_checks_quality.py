@@ -293,6 +293,44 @@ def test_sla_breach_is_an_error_but_the_day_is_published(recon_env, instance):
     assert meta(sla, "nivel") == "estouro" and meta(sla, "severidade_alerta") == "CRITICAL"
     assert 25 <= meta(sla, "minutos_ate_publicacao") < 27
     assert published(recon_env, "divergencias", DAY)
+    # One verdict: the published summary says what the check says, for the same instant and deadline.
+    assert published_summary(recon_env)[:3] == (
+        False,
+        datetime.fromisoformat(arrived) + timedelta(minutes=20),
+        datetime.fromisoformat(meta(sla, "publicada_em")),
+    )
+
+
+def published_summary(recon_env: Path) -> tuple:
+    """(sla_cumprido, sla_prazo, finished_at) of DAY's published summary."""
+    path = recon_env / "output" / "resumo_conciliacao" / f"data_referencia={DAY}" / "part-0.parquet"
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    row = con.execute(
+        "SELECT sla_cumprido, sla_prazo, date_trunc('second', finished_at) FROM read_parquet(?)", [str(path)]
+    ).fetchall()[0]
+    return tuple(row)
+
+
+def test_a_late_rerun_keeps_the_first_on_time_verdict_in_the_summary_and_the_check(recon_env, instance):
+    lines, base = matching_day(DAY, 10)
+    write_day(recon_env, DAY, lines, base)
+    arrived = datetime.now(tz=UTC) - timedelta(minutes=5)
+    first = run_day(instance, DAY, tags={ARRIVAL_TAG: arrived.isoformat()})
+    assert check_results(first)["sla_publicacao"].passed and published_summary(recon_env)[0] is True
+    # Re-run for a file that arrived 30 minutes ago: even the first publication came 30 min after it.
+    later = arrived - timedelta(minutes=25)
+    rerun = run_day(
+        instance, DAY, tags={ARRIVAL_TAG: later.isoformat(), "dagster/parent_run_id": first.run_id}
+    )
+    sla = check_results(rerun)["sla_publicacao"]
+    assert not sla.passed and meta(sla, "nivel") == "estouro"
+    assert published_summary(recon_env)[0] is False
+    # Re-run for the original arrival, long after it: the first publication's on-time verdict stands.
+    again = run_day(
+        instance, DAY, tags={ARRIVAL_TAG: arrived.isoformat(), "dagster/parent_run_id": first.run_id}
+    )
+    assert check_results(again)["sla_publicacao"].passed and published_summary(recon_env)[0] is True
 
 
 def test_sla_levels_and_reruns():

@@ -171,6 +171,7 @@ def _divergences(
     _require_inputs(day, paths)
     started_at = run_started(context)
     arrived_at = arrival_time(context, paths, engine)
+    earlier = earlier_publications(context.instance, day)
     resumo = compute_divergences(
         paths,
         job_id=context.run_id,
@@ -180,6 +181,8 @@ def _divergences(
         severity_medium=rules.medium,
         sla_minutes=rules.sla_minutes,
         engine=engine,
+        sla_warn_minutes=rules.sla_warn_minutes,
+        earlier_publications=earlier,
     )
     published_breaks = storage.published_dates("pendencias")  # listed once: P and the later dates
     previous = previous_state(storage, day, paths.estado_anterior, published_breaks)
@@ -209,7 +212,6 @@ def _divergences(
     ]
     publish = all(r.passed for r in results)
     total = sum(resumo[t] for t in TIPOS)
-    earlier = earlier_publications(context.instance, day)
     published_at = None
     chain_status = own_status(day, previous)
     stale_later: list[str] = []
@@ -234,7 +236,9 @@ def _divergences(
             operator_release=operator_release(gate),
             before_commit=guard.check,
         )
-        published_at = datetime.now(tz=UTC)
+        # The instance the summary's SLA verdict was computed for (reconciliation_assets/sla.py): the
+        # check and the published sla_cumprido are one verdict.
+        published_at = resumo["finished_at"]
         context.log.info(f"{day}: quarentena, divergências, pendências e resumo publicados juntos.")
         stale_later = _update_chain(
             context, storage, chain_status, previous, breaks["conteudo"], published_breaks
