@@ -236,7 +236,7 @@ def _divergences(
             operator_release=operator_release(gate),
             before_commit=guard.check,
         )
-        # The instance the summary's SLA verdict was computed for (reconciliation_assets/sla.py): the
+        # The instant the summary's SLA verdict was computed for (reconciliation_assets/sla.py): the
         # check and the published sla_cumprido are one verdict.
         published_at = resumo["finished_at"]
         context.log.info(f"{day}: quarentena, divergências, pendências e resumo publicados juntos.")
