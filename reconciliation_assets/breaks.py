@@ -21,10 +21,10 @@ from reconciliation_assets.engine.buckets import (
     BucketedDay,
     bucket_count,
     file_identity,
-    file_sha256,
     parquet_rows,
     run_model_by_bucket,
 )
+from reconciliation_assets.engine.files import sha256_file
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner, load_model
 from reconciliation_assets.publication import recover
 from resources.storage import ReconStorage
@@ -97,7 +97,7 @@ def compute_breaks(
             "validadas": file_identity(paths.validadas),
             "base_interna": file_identity(paths.base_interna),
             "divergencias": {"conteudo": _content_digest(runner, "divergencias")},
-            "pendencias_anteriores": file_sha256(previous.local_file) if previous.local_file else None,
+            "pendencias_anteriores": sha256_file(previous.local_file) if previous.local_file else None,
         }
         bucketed = BucketedDay(runner, n, paths.baldes)
         for relation, source in sides.items():

@@ -12,7 +12,6 @@ from reconciliation_assets.engine.buckets import (
     BucketedDay,
     bucket_count,
     file_identity,
-    file_sha256,
     parquet_rows,
     run_model_by_bucket,
 )
@@ -75,7 +74,7 @@ def compute_divergences(
             order_by=(),
             out=paths.baldes / "lados_conciliacao.parquet",
             parts_dir=paths.baldes / "lados_conciliacao",
-            fingerprint={**fingerprint, "divergencias": [file_sha256(p) for p in divergences.parts]},
+            fingerprint={**fingerprint, "divergencias": divergences.part_sha256},
             per_bucket=lambda k: runner.register_parquet("divergencias", divergences.parts[k]),
         )
         runner.register_parquet("lados_conciliacao", paths.baldes / "lados_conciliacao.parquet")

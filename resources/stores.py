@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reconciliation_assets.engine.files import sha256_file
+
 COPY_CHUNK = 8 * 1024 * 1024
 
 
@@ -50,14 +52,6 @@ def split_s3(uri: str) -> tuple[str, str]:
     if not bucket:
         raise ValueError(f"URI S3 sem bucket: {uri!r}")
     return bucket, key.strip("/")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(COPY_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class Store(ABC):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -473,3 +474,33 @@ def test_amounts_read_as_the_business_writes_them():
     assert reais_curto(Decimal("14482887.28")) == "R$ 14,48 mi"
     assert reais_curto(Decimal("-2407714478.12")) == "-R$ 2,41 bi"
     assert reais(None) == reais_curto(None) == "-"
+
+
+def test_an_s3_output_shows_the_same_figures_rows_and_export_as_the_local_folder(
+    published_output, tmp_path, monkeypatch, s3_bucket
+):
+    """Local outputs are read by DuckDB's reader, s3:// ones as Arrow datasets: same numbers either way."""
+    from tests.servers import s3_client
+
+    client = s3_client(os.environ["AWS_ENDPOINT_URL"])
+    for path in published_output.output.rglob("*"):
+        if path.is_file():
+            client.upload_file(
+                str(path), s3_bucket, f"saida/{path.relative_to(published_output.output).as_posix()}"
+            )
+    monkeypatch.setenv("RECON_DUCKDB_TEMP_DIR", str(tmp_path / "tmp"))
+    readers = {}
+    for name, uri in (("local", str(published_output.output)), ("s3", f"s3://{s3_bucket}/saida")):
+        monkeypatch.setenv("RECON_OUTPUT_URI", uri)
+        readers[name] = Saida(*reader_settings())
+    first, last = (date.fromisoformat(d) for d in (published_output.dates[0], published_output.dates[-1]))
+    filtro = Filtro(first, last, severidades=("HIGH", "MEDIUM"))
+    local, s3 = readers["local"], readers["s3"]
+    assert s3.disponiveis == local.disponiveis == {"divergencias", "resumo_conciliacao", "pendencias"}
+    assert s3.datas_publicadas() == local.datas_publicadas() == [first, date(2024, 3, 9), last]
+    assert s3.kpis(filtro) == local.kpis(filtro) and local.kpis(filtro)["total"] > 100
+    for view in ("por_tipo", "por_severidade", "top_fornecedores", "pendencias_abertas"):
+        assert getattr(s3, view)(filtro) == getattr(local, view)(filtro), view
+    assert s3.tendencia(last) == local.tendencia(last)
+    assert s3.pagina(filtro, 2).to_pylist() == local.pagina(filtro, 2).to_pylist()
+    assert s3.exportar_csv(filtro) == local.exportar_csv(filtro)

@@ -403,3 +403,30 @@ def test_a_run_killed_mid_publication_is_completed_by_the_next_run(recon_env, in
     recovered = duckdb.sql(f"SELECT {cols} FROM read_parquet('{part}') ORDER BY ALL").fetchall()
     assert run_day(instance, DAY).success
     assert duckdb.sql(f"SELECT {cols} FROM read_parquet('{part}') ORDER BY ALL").fetchall() == recovered
+
+
+def test_divergences_launched_before_their_inputs_stop_with_a_retryable_explanation(recon_env):
+    """A backfill run holding only D's divergences, queued before D's earlier steps (seen in Dagster
+    1.13): no stack trace from DuckDB, a Failure that says what happened and allows a run retry."""
+    from reconciliation_assets.definitions import build_defs
+
+    job = build_defs().resolve_implicit_global_asset_job_def()
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(
+            partition_key=DAY,
+            instance=instance,
+            asset_selection=[dg.AssetKey("divergencias"), dg.AssetKey("pendencias")],
+            raise_on_error=False,
+        )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    error = failure.event_specific_data.error
+    assert error.message.startswith(
+        f"dagster._core.definitions.events.Failure: {DAY}: as entradas deste passo ainda não existem "
+        "(arquivos.parquet, validadas.parquet, base_interna.parquet)"
+    )
+    assert failure.event_specific_data.user_failure_data.metadata["entradas_ausentes"].value == (
+        "arquivos.parquet, validadas.parquet, base_interna.parquet"
+    )
+    assert "IOException" not in error.to_string()
+    assert output_state(recon_env) == {}

@@ -32,6 +32,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from reconciliation_assets.engine.files import parquet_rows, sha256_file
 from reconciliation_assets.engine.sql_models import PARQUET_OPTIONS, ModelRunner, load_model, sql_literal
 
 KEY = "ordem_id"
@@ -54,18 +55,6 @@ def bucket_count(rows: int, forced: int = 0, rows_per_bucket: int = ROWS_PER_BUC
     if forced >= 1:
         return int(forced)
     return max(1, math.ceil(rows / rows_per_bucket))
-
-
-def parquet_rows(path: Path) -> int:
-    return int(pq.read_metadata(path).num_rows)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def file_identity(path: Path) -> dict[str, int]:
@@ -113,13 +102,17 @@ class Ledger:
             return False
         for f in files:
             want = record[self._name(f)]
-            if not f.exists() or parquet_rows(f) != want["linhas"] or file_sha256(f) != want["sha256"]:
+            if not f.exists() or parquet_rows(f) != want["linhas"] or sha256_file(f) != want["sha256"]:
                 return False
         return True
 
+    def sha256(self, unit: str, f: Path) -> str:
+        """The sha256 recorded for ``f`` of ``unit`` (checked by ``done`` or written by ``record``)."""
+        return str(self.doc["feitos"][unit][self._name(f)]["sha256"])
+
     def record(self, unit: str, files: Sequence[Path]) -> None:
         self.doc["feitos"][unit] = {
-            self._name(f): {"linhas": parquet_rows(f), "sha256": file_sha256(f)} for f in files
+            self._name(f): {"linhas": parquet_rows(f), "sha256": sha256_file(f)} for f in files
         }
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.doc, indent=1, sort_keys=True), encoding="utf-8")
@@ -149,6 +142,7 @@ class BucketRun:
     buckets: int
     rows: int = 0
     parts: list[Path] = field(default_factory=list)
+    part_sha256: list[str] = field(default_factory=list)  # as recorded in the ledger: no second read
     computed: list[int] = field(default_factory=list)
     reused: list[int] = field(default_factory=list)
 
@@ -310,6 +304,7 @@ def run_model_by_bucket(
         run.computed.append(k)
         after_bucket(model, k)
     run.parts = bucket_parts(parts_dir, day.n)
+    run.part_sha256 = [ledger.sha256(f"balde={k}", part) for k, part in enumerate(run.parts)]
     run.rows = combine(runner, run.parts, out, stamp)
     return run
 
