@@ -89,12 +89,12 @@ def _load_servers(args: argparse.Namespace, truth) -> dict[str, object]:
     loaded: dict[str, object] = {}
     if args.postgres_url:
         from reconciliation_assets.generator import export_base_to_postgres
-        from resources.internal_base import InternalBase
+        from resources.internal_base import POSTGRES_SCHEMES, InternalBase
 
         url = args.postgres_url
         if url == "$RECON_INTERNAL_DB_URL":
             url = os.environ.get("RECON_INTERNAL_DB_URL", "")
-            if not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg2://")):
+            if not url.startswith(POSTGRES_SCHEMES):
                 raise SystemExit("erro: --postgres-url sem valor exige RECON_INTERNAL_DB_URL=postgresql://…")
         # Only this date's rows are replaced there: the dates loaded before stay (like the DuckDB base).
         rows = export_base_to_postgres(
