@@ -181,7 +181,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"DESCRIBE SELECT * FROM read_parquet('{output}/resumo_conciliacao/data_referencia={day}/*.parquet')"
         ).fetchall()
     ]
-    print(f"3/3 pronto em {elapsed:.1f}s (run {result.run_id}).\n\nresumo_conciliacao {day}:")
+    print(f"3/3 pronto em {elapsed:.1f}s (run {result.run_id}).")
+    # What the UI shows in red for this run, said here too (e.g. yesterday's deadline, 07:20 local,
+    # has passed when the demo runs later in the day: publicada_no_prazo fails, truthfully).
+    for event in result.all_events:
+        check = event.event_specific_data
+        if isinstance(check, dg.AssetCheckEvaluation) and not check.passed:
+            print(f"atenção: checagem {check.check_name} falhou: {check.description}")
+    print(f"\nresumo_conciliacao {day}:")
     for name, value in zip(cols, resumo[0], strict=True):
         print(f"  {name:28} {value}")
     expected = truth.divergencias
