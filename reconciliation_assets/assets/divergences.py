@@ -92,7 +92,9 @@ PREVIOUS_DATE = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
     specs=[
         dg.AssetSpec(
             "divergencias",
-            deps=["transacoes_validadas", "base_interna_snapshot"],
+            # Everything the step reads: the staged files (arrival, sha256s), the validated rows and the
+            # line accounting, the quarantine it publishes, the internal snapshot.
+            deps=["arquivos_fornecedor", "transacoes_validadas", "quarentena", "base_interna_snapshot"],
             group_name=GROUP,
             owners=OWNERS,
             tags=TAGS,
