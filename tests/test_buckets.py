@@ -16,21 +16,15 @@ import dagster as dg
 import duckdb
 import pytest
 
-from reconciliation_assets import breaks, divergence
 from reconciliation_assets.engine import buckets
 from reconciliation_assets.generator import Scenario, generate
+from tests.receivers import pin_clock
 from tests.test_end_to_end import daily_job
 
 DAY = "2024-03-10"
 RUN_ID = "0b0c0d0e-0000-4000-8000-000000000001"
 CLOCK = datetime(2024, 3, 11, 6, 0, tzinfo=UTC)
 TABLES = ("divergencias", "pendencias", "quarentena")
-
-
-class FrozenClock(datetime):
-    @classmethod
-    def now(cls, tz=None):
-        return CLOCK if tz is None else CLOCK.astimezone(tz)
 
 
 def published(root: Path, table: str) -> Path:
@@ -69,8 +63,7 @@ def test_bucket_count_follows_the_size_unless_forced():
 
 def test_forced_buckets_publish_byte_identical_tables_to_one_bucket(day, monkeypatch):
     # Same run id and clock in both runs, so even the run's stamp columns are equal.
-    monkeypatch.setattr(divergence, "datetime", FrozenClock)
-    monkeypatch.setattr(breaks, "datetime", FrozenClock)
+    pin_clock(monkeypatch, CLOCK)
     digests, summaries = {}, {}
     for n in ("1", "4", "9"):  # one bucket; filtered views; split files (buckets.SPLIT_FROM)
         monkeypatch.setenv("RECON_DIVERGENCE_BUCKETS", n)
