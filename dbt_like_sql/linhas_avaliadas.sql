@@ -54,7 +54,7 @@ campos_nomeados as (
         conteudo,
         n_campos,
         aspas_ok,
-        len(campos) as n_lidos,
+        array_length(campos) as n_lidos,  -- array_length, not len: the same on DuckDB, and portable
         texto_normalizado(campo_sem_aspas(campos[pos_fornecedor_id])) as fornecedor_id,
         texto_normalizado(campo_sem_aspas(campos[pos_ordem_id])) as ordem_id,
         texto_normalizado(campo_sem_aspas(campos[pos_nome])) as nome,
