@@ -88,7 +88,9 @@ def _inline(node: exp.Expression, depth: int = 0) -> exp.Expression:
                     return exp.Paren(this=values[b.name.lower()].copy())
                 return b
 
-            return _inline(body.copy().transform(bind), depth + 1)
+            # Parenthesised: sqlglot writes the tree as it is, so a body ``a + b`` replacing a call
+            # inside ``s * <call>`` must stay one operand (``s * (a + b)``, not ``s * a + b``).
+            return exp.Paren(this=_inline(body.copy().transform(bind), depth + 1))
         return n
 
     return node.transform(expand)
