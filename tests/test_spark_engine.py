@@ -35,6 +35,7 @@ from reconciliation_assets.ingest import SourceFile, stage_files
 from reconciliation_assets.validation import validate_day
 from resources.internal_base import InternalBase
 from tests.hostile.cases import CASES, Counts
+from tests.receivers import check_results, instance, matching_day, recon_env, run_day, write_day  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -310,3 +311,37 @@ def test_an_unknown_engine_is_refused_in_one_line(tmp_path):
     with pytest.raises(ValueError, match="use duckdb ou spark"):
         open_runner(EngineSettings(temp_dir=str(tmp_path), engine="polars"))
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_the_dagster_job_on_spark_publishes_what_it_publishes_on_duckdb(recon_env, instance, monkeypatch):  # noqa: F811
+    """RECON_ENGINE=spark through the real job: the same asset graph and checks, the same rows."""
+    day = "2024-03-10"
+    lines, base = matching_day(day, 60)
+    lines += ["F9;X;Bia;A9;2024-03-09;7.005", "F1;O00001;Ana;A1;2024-03-09;1.01", "F1;Q;Ana;A1;2024-13-01;1"]
+    write_day(recon_env, day, lines, base)
+    published: dict[str, Path] = {}
+    checks: dict[str, dict[str, bool]] = {}
+    for engine_name in ("spark", "duckdb"):
+        out = recon_env / f"saida_{engine_name}"
+        monkeypatch.setenv("RECON_ENGINE", engine_name)
+        monkeypatch.setenv("RECON_OUTPUT_URI", str(out))
+        monkeypatch.setenv("RECON_WORK_DIR", str(recon_env / f"work_{engine_name}"))
+        monkeypatch.setenv("RECON_CHECKPOINT_URI", str(recon_env / f"checkpoints_{engine_name}"))
+        result = run_day(instance, day)
+        assert result.success, [str(e.message) for e in result.all_events if e.is_failure][:3]
+        checks[engine_name] = {k: c.passed for k, c in check_results(result).items()}
+        published[engine_name] = out
+    # The same checks, with the same verdicts, whichever engine.
+    assert checks["spark"] == checks["duckdb"]
+    assert checks["spark"]["saldo_explicado"] and checks["spark"]["contagem_linhas"]
+    for table in ("quarentena", "divergencias", "resumo_conciliacao", "pendencias"):
+        spark, duck = (
+            pq.read_table(published[e] / table / f"data_referencia={day}" / "part-0.parquet")
+            for e in ("spark", "duckdb")
+        )
+        assert optional(spark.schema) == optional(duck.schema), table
+        stamp = STAMP | {"started_at", "sla_prazo", "arquivo_chegou_em", "sla_cumprido"}
+        assert canonical(spark.drop_columns([c for c in spark.column_names if c in stamp])) == canonical(
+            duck.drop_columns([c for c in duck.column_names if c in stamp])
+        ), table
+    assert (published["spark"] / "_manifestos" / f"data_referencia={day}" / "publicacao.json").exists()

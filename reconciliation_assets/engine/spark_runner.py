@@ -49,8 +49,24 @@ def _nfc(values: pa.Array) -> pa.Array:
     return pc.utf8_normalize(values, "NFC")
 
 
+def _allow_pyspark() -> None:
+    """Make pyspark importable in a process where checks/quality.py marked it absent.
+
+    That mark keeps Great Expectations and pandera off their Spark back-ends: they probe pyspark when
+    imported, which costs seconds and, in a run worker launched by the daemon, ended the process.
+    Both are imported here first, while pyspark is still absent, so their probes have concluded
+    "no Spark"; only then is the mark lifted for this engine.
+    """
+    if "pyspark" in sys.modules and sys.modules["pyspark"] is None:
+        import great_expectations  # noqa: F401
+        import pandera.polars  # noqa: F401
+
+        del sys.modules["pyspark"]
+
+
 def spark_session(settings: EngineSettings) -> Any:
     """The process's Spark session for ``settings`` (created once: a JVM start costs seconds)."""
+    _allow_pyspark()
     from pyspark.sql import SparkSession
     from pyspark.sql.functions import arrow_udf
 
