@@ -345,3 +345,19 @@ def test_the_dagster_job_on_spark_publishes_what_it_publishes_on_duckdb(recon_en
             duck.drop_columns([c for c in duck.column_names if c in stamp])
         ), table
     assert (published["spark"] / "_manifestos" / f"data_referencia={day}" / "publicacao.json").exists()
+
+
+def test_parameters_mean_the_same_on_both_engines(tmp_path):
+    """A naive datetime is UTC on DuckDB (the runner's TimeZone); Spark must not read it as local time."""
+    naive, aware = datetime(2024, 3, 10, 6, 30), datetime(2024, 3, 10, 3, 30, tzinfo=UTC)
+    sql = (
+        "SELECT cast($naive AS timestamptz) AS naive, cast($aware AS timestamptz) AS aware, "
+        "cast($valor AS decimal(18, 2)) AS valor, cast($dia AS date) - cast($dias AS integer) AS antes"
+    )
+    params = {"naive": naive, "aware": aware, "valor": "1.25", "dia": "2024-03-10", "dias": 31}
+    rows = {}
+    for engine_name in ENGINES:
+        with open_runner(EngineSettings(temp_dir=str(tmp_path), engine=engine_name)) as runner:
+            rows[engine_name] = runner.query_dicts(sql, params)[0]
+    assert rows["spark"] == rows["duckdb"]
+    assert rows["spark"]["naive"] == datetime(2024, 3, 10, 6, 30, tzinfo=UTC)

@@ -26,6 +26,7 @@ import shutil
 import sys
 import threading
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,14 @@ def spark_session(settings: EngineSettings) -> Any:
         session.udf.register("nfc_normalize", arrow_udf(_nfc, "string"))  # type: ignore[call-overload]
         _SESSIONS[key] = session
         return session
+
+
+def _as_spark_value(value: Any) -> Any:
+    """A parameter as DuckDB reads it: a naive datetime is UTC there (the runner's TimeZone), while
+    PySpark would take it in the Python process's local zone."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 def _arrow_type(t: pa.DataType) -> pa.DataType:
@@ -179,7 +188,7 @@ class SparkModelRunner:
         missing = wanted - params.keys()
         if missing:
             raise KeyError(f"parameters missing for model: {sorted(missing)}")
-        return {k: v for k, v in params.items() if k in wanted}
+        return {k: _as_spark_value(v) for k, v in params.items() if k in wanted}
 
     def materialize(
         self, model: str, params: dict[str, Any] | None = None, relation: str | None = None
@@ -230,7 +239,8 @@ class SparkModelRunner:
         return int(self.spark.table(relation).count())
 
     def _collect(self, sql: str, params: dict[str, Any] | None) -> pa.Table:
-        return self.spark.sql(to_spark(sql), args=params or {}).toArrow()
+        args = {k: _as_spark_value(v) for k, v in (params or {}).items()}
+        return self.spark.sql(to_spark(sql), args=args).toArrow()
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
         table = self._collect(sql, params)
