@@ -161,7 +161,14 @@ class SparkModelRunner:
         self._views.add(relation)
 
     def register_parquet(self, relation: str, path: Path | str) -> None:
-        self._view(relation, self.spark.read.parquet(str(path)))
+        df = self.spark.read.parquet(str(path))
+        if not self.settings.spark_remote:
+            # A work file is often one row group, which Spark reads as one task: spread it over the
+            # session's cores (the models never depend on the order rows are read in).
+            cores = int(self.spark.sparkContext.defaultParallelism)
+            if df.rdd.getNumPartitions() < cores:
+                df = df.repartition(cores)
+        self._view(relation, df)
 
     def register_partitioned_parquet(self, relation: str, folder: Path) -> None:
         self._view(relation, self.spark.read.option("basePath", str(folder)).parquet(f"{folder}/*/*.parquet"))
