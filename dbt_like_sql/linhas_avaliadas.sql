@@ -33,15 +33,15 @@ campos_separados as (
     select
         *,
         not contains(conteudo, '"') or case delimitador
-            when ';' then regexp_full_match(conteudo || ';', '(?:( *"(?:[^"]|"")*" *|[^;"]*);)+')
-            when ',' then regexp_full_match(conteudo || ',', '(?:( *"(?:[^"]|"")*" *|[^,"]*),)+')
-            else regexp_full_match(conteudo || E'\t', E'(?:( *"(?:[^"]|"")*" *|[^\t"]*)\t)+')
+            when ';' then regexp_full_match(conteudo || ';', '(?:( *"[^"]*(?:""[^"]*)*" *|[^;"]*);)+')
+            when ',' then regexp_full_match(conteudo || ',', '(?:( *"[^"]*(?:""[^"]*)*" *|[^,"]*),)+')
+            else regexp_full_match(conteudo || E'\t', E'(?:( *"[^"]*(?:""[^"]*)*" *|[^\t"]*)\t)+')
         end as aspas_ok,
         case
             when not contains(conteudo, '"') then string_split(conteudo, delimitador)
-            when delimitador = ';' then regexp_extract_all(conteudo || ';', '( *"(?:[^"]|"")*" *|[^;"]*);', 1)
-            when delimitador = ',' then regexp_extract_all(conteudo || ',', '( *"(?:[^"]|"")*" *|[^,"]*),', 1)
-            else regexp_extract_all(conteudo || E'\t', E'( *"(?:[^"]|"")*" *|[^\t"]*)\t', 1)
+            when delimitador = ';' then regexp_extract_all(conteudo || ';', '( *"[^"]*(?:""[^"]*)*" *|[^;"]*);', 1)
+            when delimitador = ',' then regexp_extract_all(conteudo || ',', '( *"[^"]*(?:""[^"]*)*" *|[^,"]*),', 1)
+            else regexp_extract_all(conteudo || E'\t', E'( *"[^"]*(?:""[^"]*)*" *|[^\t"]*)\t', 1)
         end as campos
     from linhas_de_dados
 ),

@@ -34,6 +34,7 @@ from reconciliation_assets.generator import Scenario, generate
 from reconciliation_assets.ingest import SourceFile, stage_files
 from reconciliation_assets.validation import validate_day
 from resources.internal_base import InternalBase
+from tests.chain import HEADER
 from tests.hostile.cases import CASES, Counts
 from tests.receivers import check_results, instance, matching_day, recon_env, run_day, write_day  # noqa: F401
 
@@ -269,6 +270,10 @@ def test_hostile_cases_publish_the_same_rows_on_both_engines(tmp_path):
             (folder / f"{i:03d}_{case.name}_{name}").write_bytes(content)
         kept += 1
     assert kept >= 40
+    # A quoted field of 1M characters: Java's regex recursed once per character on the quote-aware
+    # split as first written ((?:[^"]|"")*) and overflowed its stack; the unrolled form does not.
+    long_quoted = f'F1;L1;"{"a" * 1_000_000} ""x""";A1;2024-03-09;3.00'
+    (folder / "zzz_long_quoted.csv").write_text(f"{HEADER}\n{long_quoted}\n", encoding="utf-8")
     con = duckdb.connect(str(base_path))
     con.execute(
         "CREATE TABLE transacoes_internas (fornecedor_id VARCHAR, ordem_id VARCHAR, nome VARCHAR, "
