@@ -31,6 +31,7 @@ from typing import Any
 import dagster as dg
 
 from checks.invariants import spec
+from reconciliation_assets import clock
 from reconciliation_assets.contract import ARRIVAL_TAG, BACKFILL_TAG, PUBLICADA_NO_PRAZO, SLA_PUBLICACAO
 from reconciliation_assets.observability import PROCESSING_TIME_SEVERITY, SEVERITY_OK, SLA_BREACH_SEVERITY
 from reconciliation_assets.sla import sla_status
@@ -92,11 +93,15 @@ def earlier_publications(instance: dg.DagsterInstance, data_referencia: str) -> 
     )
     out = []
     for record in result.records:
-        flag = (
-            record.asset_materialization.metadata.get("publicada") if record.asset_materialization else None
-        )
+        metadata = record.asset_materialization.metadata if record.asset_materialization else {}
+        flag = metadata.get("publicada")
         if flag is not None and getattr(flag, "value", flag) is True:
-            out.append(datetime.fromtimestamp(record.timestamp, tz=UTC))
+            # The instant the publishing run judged itself by; the event's own time for older records.
+            instant = metadata.get("publicada_em")
+            text = str(getattr(instant, "value", instant) or "")
+            out.append(
+                datetime.fromisoformat(text) if text else datetime.fromtimestamp(record.timestamp, tz=UTC)
+            )
     return out
 
 
@@ -104,7 +109,7 @@ def deadline_applies(
     tags: Mapping[str, str], data_referencia: str, deadlines: Deadlines, now: datetime | None = None
 ) -> tuple[bool, str]:
     """Whether this run serves D's SLA (see the module docstring), and why, in one sentence."""
-    now = now or datetime.now(tz=UTC)
+    now = now or clock.now()
     if tags.get(BACKFILL_TAG):
         return False, (
             f"backfill {tags[BACKFILL_TAG]}: trabalho deliberado sobre o passado, não mede o SLA nem o prazo de "
@@ -211,7 +216,7 @@ def deadline_check(
     now: datetime | None = None,
 ) -> dg.AssetCheckResult:
     """Whether D's first publication (earlier runs included) happened by D's deadline."""
-    now = now or datetime.now(tz=UTC)
+    now = now or clock.now()
     due = deadlines.deadline(data_referencia, "divergencias")
     candidates = earlier + ([published_at] if published_at else [])
     first = min(candidates) if candidates else None

@@ -1,18 +1,13 @@
 -- Grain: one row of additive facts over the rows given (SPEC 5.2): the counts and sums the summary
 -- is built from. Every column is a count or a sum keyed by ordem_id, so the facts of disjoint sets of
 -- ordem_ids add up to those of their union: resumo_conciliacao.sql sums the rows it is given.
--- Inputs: validadas, base_interna, divergencias (the same ordem_ids on all three), cobertura (one
--- row: the whole file's coverage, model cobertura.sql).
+-- Inputs: validadas, base_interna, divergencias (the same ordem_ids on all three). The internal side
+-- is the snapshot as taken: its scope (SPEC 4) is defined once, in base_bruta.sql.
 with
 
 csv as (select * from validadas),
 
-base_escopo as (
-    select base.*
-    from base_interna as base, cobertura
-    where base.data between cobertura.inicio and cobertura.fim
-       or base.ordem_id in (select ordem_id from csv)
-),
+base_escopo as (select * from base_interna),
 
 div as (select * from divergencias),
 

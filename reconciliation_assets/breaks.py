@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reconciliation_assets import clock
 from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.engine.buckets import (
     BucketedDay,
@@ -81,7 +82,7 @@ def compute_breaks(
     engine: EngineSettings,
 ) -> dict[str, Any]:
     """Write D's ``pendencias`` to the work folder; return its facts (pendencias_resumo.sql)."""
-    computed_at = datetime.now(tz=UTC)
+    computed_at = clock.now()
     sides = {
         "validadas": paths.validadas,
         "base_interna": paths.base_interna,

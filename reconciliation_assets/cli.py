@@ -89,12 +89,12 @@ def _load_servers(args: argparse.Namespace, truth) -> dict[str, object]:
     loaded: dict[str, object] = {}
     if args.postgres_url:
         from reconciliation_assets.generator import export_base_to_postgres
-        from resources.internal_base import InternalBase
+        from resources.internal_base import POSTGRES_SCHEMES, InternalBase
 
         url = args.postgres_url
         if url == "$RECON_INTERNAL_DB_URL":
             url = os.environ.get("RECON_INTERNAL_DB_URL", "")
-            if not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg2://")):
+            if not url.startswith(POSTGRES_SCHEMES):
                 raise SystemExit("erro: --postgres-url sem valor exige RECON_INTERNAL_DB_URL=postgresql://…")
         # Only this date's rows are replaced there: the dates loaded before stay (like the DuckDB base).
         rows = export_base_to_postgres(
@@ -181,7 +181,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"DESCRIBE SELECT * FROM read_parquet('{output}/resumo_conciliacao/data_referencia={day}/*.parquet')"
         ).fetchall()
     ]
-    print(f"3/3 pronto em {elapsed:.1f}s (run {result.run_id}).\n\nresumo_conciliacao {day}:")
+    print(f"3/3 pronto em {elapsed:.1f}s (run {result.run_id}).")
+    # What the UI shows in red for this run, said here too (e.g. yesterday's deadline, 07:20 local,
+    # has passed when the demo runs later in the day: publicada_no_prazo fails, truthfully).
+    for event in result.all_events:
+        check = event.event_specific_data
+        if isinstance(check, dg.AssetCheckEvaluation) and not check.passed:
+            print(f"atenção: checagem {check.check_name} falhou: {check.description}")
+    print(f"\nresumo_conciliacao {day}:")
     for name, value in zip(cols, resumo[0], strict=True):
         print(f"  {name:28} {value}")
     expected = truth.divergencias

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from reconciliation_assets import clock
 from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.engine.buckets import (
     BucketedDay,
@@ -40,7 +41,7 @@ def compute_divergences(
     earlier_publications: Sequence[datetime] = (),
 ) -> dict[str, Any]:
     """Write the divergence table and the one-row summary to the day's work folder; return the summary."""
-    computed_at = datetime.now(tz=started_at.tzinfo)
+    computed_at = clock.now().astimezone(started_at.tzinfo)
     with open_runner(engine) as runner:
         # The coverage is the whole file's, computed once, whatever the buckets.
         runner.register_parquet("validadas", paths.validadas)
@@ -68,7 +69,7 @@ def compute_divergences(
             runner.copy_to_parquet("lados_conciliacao", paths.baldes / "lados_conciliacao.parquet")
         runner.register_parquet("lados_conciliacao", paths.baldes / "lados_conciliacao.parquet")
         runner.register_parquet("estatisticas_linhas", paths.estatisticas)
-        finished_at = datetime.now(tz=started_at.tzinfo)
+        finished_at = clock.now().astimezone(started_at.tzinfo)
         # This run's publication instant is finished_at (reconciliation_assets/sla.py).
         sla = sla_status(
             arrived_at=arrived_at,

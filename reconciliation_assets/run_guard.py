@@ -27,6 +27,7 @@ from typing import Any
 
 import dagster as dg
 
+from reconciliation_assets import clock
 from reconciliation_assets.contract import ARRIVAL_TAG
 from reconciliation_assets.engine.cancellation import ACTIVE_WATCHDOG, Watchdog
 
@@ -163,7 +164,7 @@ class StepGuard:
 
 
 def utc_now() -> datetime:
-    return datetime.now(tz=UTC)
+    return clock.now()
 
 
 @contextmanager

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from reconciliation_assets import clock
+
 
 @dataclass(frozen=True)
 class SlaStatus:
@@ -56,5 +58,5 @@ def sla_status(
         arrived_at = arrived_at.replace(tzinfo=UTC)
     candidates = [t for t in earlier if t >= arrived_at] + ([publication] if publication else [])
     first = min(candidates) if candidates else None
-    minutes = ((first or now or datetime.now(tz=UTC)) - arrived_at).total_seconds() / 60
+    minutes = ((first or now or clock.now()) - arrived_at).total_seconds() / 60
     return SlaStatus(arrived_at, first, minutes, sla_minutes, warn_minutes)

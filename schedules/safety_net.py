@@ -10,10 +10,9 @@ repeated tick for the same date a no-op.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import dagster as dg
 
+from reconciliation_assets import clock
 from reconciliation_assets.contract import (
     DEADLINE_TAG,
     IN_PROGRESS_STATUSES,
@@ -63,7 +62,7 @@ def build_safety_net_schedule(
         ),
     )
     def rede_de_seguranca_diaria(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        when = context.scheduled_execution_time or datetime.now(tz=UTC)
+        when = context.scheduled_execution_time or clock.now()
         day = deadlines.reference_date_due_at(when).isoformat()
         if not daily_partitions.has_partition_key(day):
             return dg.SkipReason(f"{day} não é uma partição diária (antes de RECON_PARTITIONS_START?)")

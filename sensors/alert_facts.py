@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from reconciliation_assets import clock
 from reconciliation_assets.contract import (
     ARRIVAL_TAG,
     IN_PROGRESS_STATUSES,
@@ -361,7 +362,7 @@ def read_arrival(instance: dg.DagsterInstance, run: dg.DagsterRun) -> tuple[date
         arrival = datetime.fromisoformat(run.tags[ARRIVAL_TAG])
     if arrival is None:
         record = instance.get_run_record_by_id(run.run_id)
-        arrival = record.create_timestamp if record else datetime.now(tz=UTC)
+        arrival = record.create_timestamp if record else clock.now()
     if arrival.tzinfo is None:
         arrival = arrival.replace(tzinfo=UTC)
     return arrival, published

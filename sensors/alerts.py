@@ -33,6 +33,7 @@ from typing import Any
 
 import dagster as dg
 
+from reconciliation_assets import clock
 from reconciliation_assets.contract import (
     BACKFILL_TAG,
     FAILURE_SENT_TAG,
@@ -222,7 +223,7 @@ def alerta_sla(
             facts = sla_facts_of_check(read_run_facts(context.instance, run), check)
             deliver(sla_alert(facts, sla_check_level(check), rules))
     # 2. Still running: warn at 18 minutes, breach at 20, before the run even finishes.
-    now = datetime.now(tz=UTC)
+    now = clock.now()
     for run in running_runs(context.instance):
         if run.tags.get(BACKFILL_TAG) or not run.tags.get(PARTITION_TAG):
             continue

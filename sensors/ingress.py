@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from reconciliation_assets import clock
 from reconciliation_assets.contract import ARRIVAL_TAG, CHANGED_FILES_TAG, FILE_TAG, JOB_NAME, TIMEZONE
 from reconciliation_assets.partitions import daily_partitions
 from resources.storage import IngressEntry, ReconStorage, csv_name_problem
@@ -35,7 +36,7 @@ SENSOR_NAME = "ingresso_fornecedor"
 
 def _now() -> datetime:
     """The sensor's clock (São Paulo time); tests replace it to pin the window."""
-    return datetime.now(ZoneInfo(TIMEZONE))
+    return clock.now().astimezone(ZoneInfo(TIMEZONE))
 
 
 def _load_cursor(cursor: str | None) -> tuple[dict[str, str], dict[str, str]]:

@@ -15,6 +15,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,6 +23,22 @@ from tests.servers import self_signed_certificate
 
 LOOPBACK = "127.0.0.1"
 WEBHOOK_TOKEN = "T0000000/B0000000/XXXXsegredoDoWebhookXXXX"
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+
+
+def pin_clock(monkeypatch, at: dt.datetime | None = None) -> dt.datetime:
+    """Pin the project's clock (reconciliation_assets/clock.py) for the rest of the test and return
+    the instant: arrival, publication, SLA and deadline all read it, so "published 19 minutes after
+    arrival" is exactly 19, not 19 plus however long the run took. The default is a whole second a
+    few seconds ahead, so the files the test writes next (their mtime is the arrival) precede it."""
+    pinned = at or (dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=5))
+    monkeypatch.setattr("reconciliation_assets.clock.now", lambda: pinned)
+    return pinned
+
+
+def local_day(at: dt.datetime) -> str:
+    """The reference date of ``at`` in São Paulo (the partitions' timezone)."""
+    return at.astimezone(SAO_PAULO).date().isoformat()
 
 
 def free_port() -> int:

@@ -26,7 +26,9 @@ from tests.receivers import (
     SMTP_PASSWORD,
     SMTP_USER,
     WEBHOOK_TOKEN,
+    local_day,
     matching_day,
+    pin_clock,
     run_day,
     write_day,
 )
@@ -35,10 +37,6 @@ pytest_plugins = ["tests.receivers"]  # the loopback receivers and the day harne
 LOG = logging.getLogger("recon.alertas.teste")
 DAY = "2024-03-10"
 UI = "http://dagster.interno:3000/"
-
-
-def today_sp() -> str:
-    return datetime.now(ZoneInfo("America/Sao_Paulo")).date().isoformat()
 
 
 def notifier_for(webhook, smtp, root, **overrides) -> Notifier:
@@ -226,8 +224,9 @@ def test_a_run_about_to_be_retried_is_not_alerted(recon_env, instance, webhook, 
     assert len(webhook.posts) == 1 and len(smtp.messages) == 1
 
 
-def test_a_failed_error_check_sends_exactly_one_message(recon_env, instance, webhook, smtp):
-    day = today_sp()
+def test_a_failed_error_check_sends_exactly_one_message(recon_env, instance, webhook, smtp, monkeypatch):
+    now = pin_clock(monkeypatch)
+    day = local_day(now)
     lines, base = matching_day(day, 20)
     lines[0] = lines[0].rsplit(";", 1)[0] + ";abc"  # 2 of 20 lines quarantined: 10% > 5%
     lines[1] = lines[1].rsplit(";", 1)[0] + ";1,2,3"
@@ -288,12 +287,13 @@ def test_a_blocking_check_is_reported_once_with_the_failed_run(recon_env, instan
 
 @pytest.mark.slow  # ~22 s measured
 def test_an_sla_warning_and_a_deadline_breach_each_send_exactly_one_message(
-    recon_env, instance, webhook, smtp
+    recon_env, instance, webhook, smtp, monkeypatch
 ):
-    day = today_sp()
+    now = pin_clock(monkeypatch)
+    day = local_day(now)
     lines, base = matching_day(day, 10)
     write_day(recon_env, day, lines, base)
-    arrived = datetime.now(tz=UTC) - timedelta(minutes=19)  # published past 18 min, before 20
+    arrived = now - timedelta(minutes=19)  # published past 18 min, before 20
     result = run_day(instance, day, tags={ARRIVAL_TAG: arrived.isoformat()})
     assert result.success
     ticker = Ticker(instance, resources_for(notifier_for(webhook, smtp, recon_env)))
@@ -326,8 +326,12 @@ def test_an_sla_warning_and_a_deadline_breach_each_send_exactly_one_message(
         assert needle in body, (needle, body)
 
 
-def test_a_run_still_going_past_the_sla_is_alerted_before_it_ends(instance, webhook, smtp, tmp_path):
+def test_a_run_still_going_past_the_sla_is_alerted_before_it_ends(
+    instance, webhook, smtp, tmp_path, monkeypatch
+):
     from dagster._core.test_utils import create_run_for_test
+
+    now = pin_clock(monkeypatch)
 
     late = create_run_for_test(
         instance,
@@ -335,7 +339,7 @@ def test_a_run_still_going_past_the_sla_is_alerted_before_it_ends(instance, webh
         status=dg.DagsterRunStatus.STARTED,
         tags={
             "dagster/partition": DAY,
-            ARRIVAL_TAG: (datetime.now(tz=UTC) - timedelta(minutes=21)).isoformat(),
+            ARRIVAL_TAG: (now - timedelta(minutes=21)).isoformat(),
         },
     )
     at_risk = create_run_for_test(
@@ -344,7 +348,7 @@ def test_a_run_still_going_past_the_sla_is_alerted_before_it_ends(instance, webh
         status=dg.DagsterRunStatus.STARTED,
         tags={
             "dagster/partition": "2024-03-09",
-            ARRIVAL_TAG: (datetime.now(tz=UTC) - timedelta(minutes=19)).isoformat(),
+            ARRIVAL_TAG: (now - timedelta(minutes=19)).isoformat(),
         },
     )
     ticker = Ticker(instance, resources_for(notifier_for(webhook, smtp, tmp_path)))
@@ -414,8 +418,9 @@ def test_a_fail_freshness_state_sends_exactly_one_message(instance, webhook, smt
     assert "Estado: PASS → FAIL" in body and f"partição {DAY}" in body and "07:20" in body
 
 
-def test_a_healthy_day_sends_one_success_message_with_kpis(recon_env, instance, webhook, smtp):
-    day = today_sp()
+def test_a_healthy_day_sends_one_success_message_with_kpis(recon_env, instance, webhook, smtp, monkeypatch):
+    now = pin_clock(monkeypatch)
+    day = local_day(now)
     lines, base = matching_day(day, 40)
     lines.append(f"F9;FALTA-NA-BASE;Ana;A1;{base[0][4]};1234.50")  # one break, a TIPO_1
     write_day(recon_env, day, lines, base)
@@ -449,7 +454,8 @@ PAINEL = "https://painel.empresa.example/recon/"
 def test_the_success_message_links_to_the_report_and_the_dashboard_view_of_the_date(
     recon_env, instance, webhook, smtp, monkeypatch
 ):
-    day = today_sp()
+    now = pin_clock(monkeypatch)
+    day = local_day(now)
     lines, base = matching_day(day, 20)
     write_day(recon_env, day, [*lines, f"F9;FALTA-NA-BASE;Ana Lima;A1;{base[0][4]};1234.50"], base)
     monkeypatch.setenv("RECON_PAINEL_URL", PAINEL)  # the run's report links to the dashboard too
@@ -474,7 +480,8 @@ def test_a_receiver_that_is_down_does_not_fail_the_run(recon_env, instance, down
     monkeypatch.setenv("RECON_SMTP_TO", "ops@empresa.example")
     from reconciliation_assets.definitions import build_defs
 
-    day = today_sp()
+    now = pin_clock(monkeypatch)
+    day = local_day(now)
     write_day(recon_env, day, *matching_day(day, 10))
     result = run_day(instance, day)
     assert result.success
@@ -517,7 +524,8 @@ def test_no_secret_and_no_unmasked_nome_in_any_log_line_or_message(
     monkeypatch.setenv("RECON_SMTP_TO", "ops@empresa.example")
     monkeypatch.setenv("RECON_UI_BASE_URL", UI)
     nome = "José da Silva Xavier"
-    day = today_sp()
+    now = pin_clock(monkeypatch)
+    day = local_day(now)
     lines, base = matching_day(day, 20, nome=nome)
     lines[0] = lines[0].rsplit(";", 1)[0] + ";abc"  # quarantined (2 of 20: the rate check fails),
     lines[1] = lines[1].rsplit(";", 1)[0] + ";1.2.3"  # with the nome in the raw lines

@@ -25,7 +25,9 @@ from reconciliation_assets.assets.common import ARRIVAL_TAG
 from resources.settings import Deadlines
 from tests.receivers import (
     check_results,
+    local_day,
     matching_day,
+    pin_clock,
     published,
     run_day,
     write_day,
@@ -53,10 +55,6 @@ ALL_CHECKS = {
 }
 
 
-def today_sp() -> str:
-    return datetime.now(ZoneInfo("America/Sao_Paulo")).date().isoformat()
-
-
 def meta(evaluation, key):
     value = evaluation.metadata[key]
     return getattr(value, "value", value)
@@ -71,8 +69,8 @@ def rewrite_parquet(path: Path, select_sql: str) -> None:
 
 
 # ---- the healthy day ----------------------------------------------------------------------------------
-def test_a_healthy_day_passes_every_check_and_publishes(recon_env, instance):
-    day = today_sp()
+def test_a_healthy_day_passes_every_check_and_publishes(recon_env, instance, monkeypatch):
+    day = local_day(pin_clock(monkeypatch))
     lines, base = matching_day(day, 40)
     write_day(recon_env, day, lines, base)
     result = run_day(instance, day)
@@ -279,10 +277,10 @@ def test_great_expectations_contract_blocks_a_bad_divergence_table(recon_env, in
 
 
 # ---- time: the SLA and the per-date deadline ---------------------------------------------------------
-def test_sla_breach_is_an_error_but_the_day_is_published(recon_env, instance):
+def test_sla_breach_is_an_error_but_the_day_is_published(recon_env, instance, monkeypatch):
     lines, base = matching_day(DAY, 10)
     write_day(recon_env, DAY, lines, base)
-    arrived = (datetime.now(tz=UTC) - timedelta(minutes=25)).isoformat()
+    arrived = (pin_clock(monkeypatch) - timedelta(minutes=25)).isoformat()
     # The file's own run stopped at arrival + 20 min; an operator's re-execution publishes it late.
     result = run_day(
         instance, DAY, tags={ARRIVAL_TAG: arrived, "dagster/parent_run_id": "execucao-que-estourou"}
@@ -291,7 +289,7 @@ def test_sla_breach_is_an_error_but_the_day_is_published(recon_env, instance):
     sla = check_results(result)["sla_publicacao"]
     assert (sla.passed, sla.severity, sla.blocking) == (False, ERROR, False)
     assert meta(sla, "nivel") == "estouro" and meta(sla, "severidade_alerta") == "CRITICAL"
-    assert 25 <= meta(sla, "minutos_ate_publicacao") < 27
+    assert meta(sla, "minutos_ate_publicacao") == 25.0  # the pinned clock: exactly
     assert published(recon_env, "divergencias", DAY)
     # One verdict: the published summary says what the check says, for the same instant and deadline.
     assert published_summary(recon_env)[:3] == (
@@ -312,10 +310,12 @@ def published_summary(recon_env: Path) -> tuple:
     return tuple(row)
 
 
-def test_a_late_rerun_keeps_the_first_on_time_verdict_in_the_summary_and_the_check(recon_env, instance):
+def test_a_late_rerun_keeps_the_first_on_time_verdict_in_the_summary_and_the_check(
+    recon_env, instance, monkeypatch
+):
     lines, base = matching_day(DAY, 10)
     write_day(recon_env, DAY, lines, base)
-    arrived = datetime.now(tz=UTC) - timedelta(minutes=5)
+    arrived = pin_clock(monkeypatch) - timedelta(minutes=5)
     first = run_day(instance, DAY, tags={ARRIVAL_TAG: arrived.isoformat()})
     assert check_results(first)["sla_publicacao"].passed and published_summary(recon_env)[0] is True
     # Re-run for a file that arrived 30 minutes ago: even the first publication came 30 min after it.

@@ -59,3 +59,23 @@ def test_assets_carry_the_metadata_the_ui_shows():
     report = graph.get(dg.AssetKey("relatorio_diario"))
     assert report.parent_keys == {dg.AssetKey("resumo_conciliacao")}
     assert "relatorio_diario" in {n.name for n in job.graph.node_defs}
+
+
+def test_the_lineage_names_every_step_output_a_step_reads():
+    from reconciliation_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+
+    def parents(key: str) -> set[str]:
+        return {k.to_user_string() for k in graph.get(dg.AssetKey(key)).parent_keys}
+
+    assert parents("transacoes_validadas") == parents("quarentena") == {"arquivos_fornecedor"}
+    assert parents("base_interna_snapshot") == {"transacoes_validadas"}
+    assert parents("divergencias") == {
+        "arquivos_fornecedor",
+        "transacoes_validadas",
+        "quarentena",
+        "base_interna_snapshot",
+    }
+    assert parents("pendencias") == {"divergencias", "pendencias"}  # and D-1's pendencias
+    assert parents("resumo_conciliacao") == {"divergencias"}

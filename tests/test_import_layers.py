@@ -26,7 +26,8 @@ PACKAGES = ("reconciliation_assets", "resources", "sensors", "schedules", "check
 # the layers of lower tiers; never a higher tier, nor another layer of its own tier.
 #
 #   0 contract      reconciliation_assets/contract.py: the shared names (job, steps, run tags, check
-#                   names, timezone); dbt_like_sql: the SQL models. Import nothing from the project.
+#                   names, timezone); clock.py: the one clock; dbt_like_sql: the SQL models. Import
+#                   nothing from the project.
 #   1 engine        line splitting, header reading, the SQL runner, cancellation
 #   2 domain        pure modules at the root of reconciliation_assets (partitions, schemas, catalog,
 #                   day_paths, observability, ingest, validation, divergence, run_guard) and the
@@ -44,7 +45,7 @@ PACKAGES = ("reconciliation_assets", "resources", "sensors", "schedules", "check
 #   8 cli           the command line (``recon``)
 #   9 bench         may import anything (tests/ are not walked: they may too)
 TIERS: list[dict[str, tuple[str, ...]]] = [
-    {"contract": ("reconciliation_assets.contract", "dbt_like_sql")},
+    {"contract": ("reconciliation_assets.contract", "reconciliation_assets.clock", "dbt_like_sql")},
     {"engine": ("reconciliation_assets.engine",)},
     {"domain": ("reconciliation_assets", "reconciliation_assets.painel.filtros")},
     {"resources": ("resources",)},

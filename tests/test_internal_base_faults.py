@@ -16,7 +16,14 @@ from collections.abc import Iterator
 import psycopg2
 import pytest
 
-from resources.internal_base import InternalBase, InternalBaseError, InternalBaseUnavailable
+from reconciliation_assets.engine.sql_models import EngineSettings
+from resources.internal_base import (
+    DuckDBSource,
+    InternalBase,
+    InternalBaseError,
+    InternalBaseUnavailable,
+    PostgresSource,
+)
 from tests import servers
 from tests.test_postgres_snapshot import INICIO, load_postgres, snapshot
 
@@ -230,3 +237,16 @@ def test_the_connection_carries_connect_timeout_and_keepalives(pg_url, tmp_path)
         "keepalives_interval": "10",
         "keepalives_count": "3",
     }
+
+
+def test_the_url_scheme_picks_the_source_once_and_an_unknown_one_is_a_clear_error(tmp_path):
+    duck = InternalBase(db_url="duckdb:////data/base.duckdb", table="t").source()
+    assert isinstance(duck, DuckDBSource) and duck.describe() == "duckdb:/data/base.duckdb#t"
+    for scheme in ("postgresql", "postgres", "postgresql+psycopg2"):
+        pg = InternalBase(db_url=f"{scheme}://u:s3cret@db.example:5433/recon", table="t").source()
+        assert isinstance(pg, PostgresSource)
+        assert pg.describe() == f"{scheme}://db.example:5433/recon#t"  # no user, no password
+    base = InternalBase(db_url="mysql://u:s3cret@db.example/recon", table="t")
+    with pytest.raises(InternalBaseError, match=r"^RECON_INTERNAL_DB_URL não suportada \(esquema 'mysql'\)"):
+        base.snapshot(INICIO, INICIO, tmp_path / "o.parquet", tmp_path / "b.parquet", EngineSettings())
+    assert "s3cret" not in base.describe() and base.describe() == "mysql://db.example/recon#t"

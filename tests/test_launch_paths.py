@@ -169,6 +169,67 @@ def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
     return body["data"]
 
 
+def _launch(port: int, location: str, day: str, assets: list[str], tags: dict[str, str]) -> str:
+    launched = _graphql(
+        port,
+        """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
+            ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""",
+        {
+            "p": {
+                "selector": {
+                    "repositoryLocationName": location,
+                    "repositoryName": "__repository__",
+                    "jobName": "__ASSET_JOB",
+                    "assetSelection": [{"path": [a]} for a in assets],
+                },
+                "executionMetadata": {
+                    "tags": [{"key": k, "value": v} for k, v in {"dagster/partition": day, **tags}.items()]
+                },
+            }
+        },
+    )["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    return launched["run"]["runId"]
+
+
+def _divergences_queued_before_their_inputs(port: int, location: str, day: str) -> list[dict]:
+    """Submit D's divergences (with the backfill's retry tags) *before* D's earlier steps, as the
+    backfill daemon sometimes does; return the failed run, its retry and the earlier steps' run."""
+    retry_tags = {"dagster/max_retries": "2", "dagster/retry_on_asset_or_op_failure": "true"}
+    first = _launch(port, location, day, ["divergencias", "pendencias"], retry_tags)
+    upstream = _launch(port, location, day, ASSETS[:4], {})
+    deadline = time.monotonic() + 240
+    while True:
+        found = _graphql(
+            port,
+            """query($d: String!) { runsOrError(filter: {tags: [{key: "dagster/partition", value: $d}]}) {
+                ... on Runs { results { runId status tags { key value } } } } }""",
+            {"d": day},
+        )["runsOrError"]["results"]
+        by_id = {r["runId"]: r for r in found}
+        parent = {
+            r["runId"]: {t["key"]: t["value"] for t in r["tags"]}.get("dagster/parent_run_id") for r in found
+        }
+        retries = [rid for rid, p in parent.items() if p == first]
+        done = {"SUCCESS", "FAILURE", "CANCELED"}
+        if retries and by_id[retries[0]]["status"] in done and by_id[upstream]["status"] in done:
+            break
+        assert time.monotonic() < deadline, found
+        time.sleep(2)
+    failure = _graphql(
+        port,
+        """query($id: ID!) { runOrError(runId: $id) { ... on Run { eventConnection(limit: 500) { events {
+            __typename ... on ExecutionStepFailureEvent { error { message } } } } } } }""",
+        {"id": first},
+    )["runOrError"]["eventConnection"]["events"]
+    why = " ".join(e["error"]["message"] for e in failure if e["__typename"] == "ExecutionStepFailureEvent")
+    return [
+        {"runId": first, "status": by_id[first]["status"], "why": why},
+        {"runId": retries[0], "status": by_id[retries[0]]["status"], "parent": first},
+        {"runId": upstream, "status": by_id[upstream]["status"]},
+    ]
+
+
 def _restore_signals() -> None:
     os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -182,6 +243,8 @@ def test_a_backfill_through_graphql_runs_in_process_and_equals_single_runs(recon
     truths = {}
     for day in days:
         truths[day] = generate_cli(recon_env, day, 300)
+    late_day = "2024-03-20"
+    late_truth = generate_cli(recon_env, late_day, 300)
     truths = {d: json.loads((recon_env / f"ground_truth_{d}.json").read_text()) for d in days}
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -257,6 +320,7 @@ def test_a_backfill_through_graphql_runs_in_process_and_equals_single_runs(recon
         # The self-dependency of pendencias may split a date over several runs (the daemon launches
         # D's divergences once D-1's pendencias exist); every date is covered.
         assert sorted({{t["key"]: t["value"] for t in r["tags"]}["dagster/partition"] for r in runs}) == days
+        late_day_runs = _divergences_queued_before_their_inputs(port, entries[0]["name"], late_day)
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -301,6 +365,13 @@ def test_a_backfill_through_graphql_runs_in_process_and_equals_single_runs(recon
                 assert ev.description.startswith(f"não se aplica: backfill {backfill_id}")
     for d in days:
         assert_matches_truth(recon_env, d, truths[d])
+    # The race the README's backfill tags answer, forced: D's divergences queued ahead of D's earlier
+    # steps fail with the explanation, and their retry, queued behind those steps, publishes D.
+    failed, retry, upstream = late_day_runs
+    assert failed["status"] == "FAILURE" and retry["status"] == upstream["status"] == "SUCCESS"
+    assert "as entradas deste passo ainda não existem" in failed["why"]
+    assert retry["parent"] == failed["runId"]
+    assert_matches_truth(recon_env, late_day, late_truth)
     shutil.rmtree(recon_env / "output")
     with dg.instance_for_test() as inst:
         for d in days:

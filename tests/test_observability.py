@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
 
 from reconciliation_assets.observability import mask_nome, mask_nome_expr, redact, threshold_metadata
-from tests.receivers import matching_day, run_day, write_day
+from tests.receivers import local_day, matching_day, pin_clock, run_day, write_day
 
 pytest_plugins = ["tests.receivers"]
 
@@ -56,8 +54,8 @@ def test_thresholds_give_the_design_severities():
     assert meta["severidade_tempo_processamento"] == "HIGH"
 
 
-def test_each_stage_logs_one_json_line_and_plots_numeric_metrics(recon_env, instance):
-    day = datetime.now(ZoneInfo("America/Sao_Paulo")).date().isoformat()
+def test_each_stage_logs_one_json_line_and_plots_numeric_metrics(recon_env, instance, monkeypatch):
+    day = local_day(pin_clock(monkeypatch))
     lines, base = matching_day(day, 30, nome="Beatriz Nóbrega")
     write_day(recon_env, day, lines, base[:-3])  # 3 TIPO_1
     result = run_day(instance, day)

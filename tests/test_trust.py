@@ -30,7 +30,7 @@ from reconciliation_assets.run_guard import (
 from resources.internal_base import InternalBaseError
 from resources.postgres_snapshot import InternalBaseUnavailable
 from tests.chain import make_base
-from tests.receivers import check_results, matching_day, run_day, write_day
+from tests.receivers import check_results, matching_day, pin_clock, run_day, write_day
 
 DAY = "2024-03-10"
 TABLES = ("quarentena", "divergencias", "pendencias", "resumo_conciliacao")
@@ -271,9 +271,9 @@ def test_a_down_internal_base_is_retried_on_schedule_then_fails_with_checkpoint(
     assert output_state(recon_env) == {}
 
 
-def test_a_run_whose_file_arrived_more_than_20_minutes_ago_stops_at_once(recon_env, instance):
+def test_a_run_whose_file_arrived_more_than_20_minutes_ago_stops_at_once(recon_env, instance, monkeypatch):
     good_day(recon_env)
-    late = (datetime.now(tz=UTC) - timedelta(minutes=21)).isoformat()
+    late = (pin_clock(monkeypatch) - timedelta(minutes=21)).isoformat()
     result = run_day(instance, DAY, tags={"recon/arquivo_chegou_em": late})
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")

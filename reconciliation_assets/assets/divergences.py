@@ -27,7 +27,7 @@ from checks.plausibility import (
     released_by_operator,
 )
 from checks.quality import DIVERGENCIAS_QUALITY_CHECKS, divergence_rate, divergences_expectations_check
-from reconciliation_assets import schemas
+from reconciliation_assets import clock, schemas
 from reconciliation_assets.assets.common import ARRIVAL_TAG, GROUP, OWNERS, TAGS, StageTimer
 from reconciliation_assets.breaks import (
     compute_breaks,
@@ -92,7 +92,9 @@ PREVIOUS_DATE = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
     specs=[
         dg.AssetSpec(
             "divergencias",
-            deps=["transacoes_validadas", "base_interna_snapshot"],
+            # Everything the step reads: the staged files (arrival, sha256s), the validated rows and the
+            # line accounting, the quarantine it publishes, the internal snapshot.
+            deps=["arquivos_fornecedor", "transacoes_validadas", "quarentena", "base_interna_snapshot"],
             group_name=GROUP,
             owners=OWNERS,
             tags=TAGS,
@@ -283,7 +285,7 @@ def _divergences(
         publicada=publish,
         taxa_divergencia=float(resumo["taxa_divergencia"]),
         minutos_processamento=round(processing_min, 2),
-        minutos_desde_chegada=round((datetime.now(tz=UTC) - arrived_at).total_seconds() / 60, 2),
+        minutos_desde_chegada=round((clock.now() - arrived_at).total_seconds() / 60, 2),
         checagens={r.check_name: r.passed for r in [*results, *timing_checks]},
     )
     yield dg.MaterializeResult(
@@ -292,12 +294,15 @@ def _divergences(
             "dagster/row_count": total,
             "dagster/uri": dg.MetadataValue.path(storage.table_uri("divergencias", day)),
             "publicada": publish,
+            # The instant the SLA and the deadline judge this publication by (reconciliation_assets/sla.py):
+            # later runs of D read it back (checks/deadlines.py earlier_publications).
+            **({"publicada_em": published_at.astimezone(UTC).isoformat()} if published_at else {}),
             "taxa_divergencia": dg.MetadataValue.float(float(resumo["taxa_divergencia"])),
             **{t: int(resumo[t]) for t in TIPOS},
             "diferenca_nao_explicada": str(resumo["diferenca_nao_explicada"]),
             "catalogo_glue": catalog_metadata(catalog),
             "minutos_desde_chegada": dg.MetadataValue.float(
-                round((datetime.now(tz=UTC) - resumo["arquivo_chegou_em"]).total_seconds() / 60, 2)
+                round((clock.now() - resumo["arquivo_chegou_em"]).total_seconds() / 60, 2)
             ),
             **threshold_metadata(
                 taxa_divergencia=float(resumo["taxa_divergencia"]),
