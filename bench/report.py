@@ -16,9 +16,10 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 CHAIN_CODE = ("dbt_like_sql", "reconciliation_assets", "resources", "checks")
 PACKAGES = ("dagster", "duckdb", "polars", "pyspark", "datacompy", "pyarrow", "psutil", "matplotlib")
-TOOL_ORDER = ("chain", "duckdb", "duckdb_raw", "polars", "datacompy", "spark")
+TOOL_ORDER = ("chain", "chain_spark", "duckdb", "duckdb_raw", "polars", "datacompy", "spark")
 TOOL_LABEL = {
     "chain": "project chain (Dagster job)",
+    "chain_spark": "project chain, RECON_ENGINE=spark (local[2])",
     "duckdb": "DuckDB, one SQL statement",
     "duckdb_raw": "DuckDB, read_csv, no typing (literal)",
     "polars": "Polars lazy, streaming",

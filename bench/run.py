@@ -1,7 +1,7 @@
 """Benchmark the project's chain against peers on the same generated day, in one command.
 
     .venv/bin/python -m bench.run --sizes 1000000,10000000 --repeat 3 [--preset normal|pico|divergente]
-        [--tools chain,duckdb,duckdb_raw,polars,datacompy,spark] [--out bench/results] [--scratch /tmp/recon-bench]
+        [--tools chain,chain_spark,duckdb,duckdb_raw,polars,datacompy,spark] [--out bench/results] [--scratch /tmp/recon-bench]
 
 For each size: ``recon generate`` writes the CSV, the internal DuckDB base and the ground truth
 into the scratch folder; the base is exported once to Parquet for the peers that read Parquet
@@ -38,7 +38,9 @@ from bench import report, truth
 from bench.measure import become_subreaper, run_measured
 
 REPO = Path(__file__).resolve().parents[1]
-TOOLS = ("chain", "duckdb", "duckdb_raw", "polars", "datacompy", "spark")
+TOOLS = ("chain", "chain_spark", "duckdb", "duckdb_raw", "polars", "datacompy", "spark")
+# The project's own job: on DuckDB (the default) and with RECON_ENGINE=spark (a local session).
+CHAIN_TOOLS = ("chain", "chain_spark")
 PARQUET_PEERS = {"polars", "datacompy", "spark"}
 
 
@@ -102,17 +104,25 @@ class SizeRun:
         env["PYTHONUNBUFFERED"] = "1"
         env["PYSPARK_PYTHON"] = sys.executable
         tmp = self.root / "tmp" / tool
-        if tool == "chain":
+        if tool in CHAIN_TOOLS:
             env.update(
                 {
                     "RECON_INGRESS_URI": str(self.ingress),
-                    "RECON_OUTPUT_URI": str(self.out("chain")),
+                    "RECON_OUTPUT_URI": str(self.out(tool)),
                     "RECON_CHECKPOINT_URI": str(self.root / "checkpoints"),
                     "RECON_WORK_DIR": str(self.root / "work"),
                     "RECON_INTERNAL_DB_URL": f"duckdb:///{self.base.resolve()}",
                     "RECON_DUCKDB_TEMP_DIR": str(tmp),
                 }
             )
+            if tool == "chain_spark":
+                env.update(
+                    {
+                        "RECON_ENGINE": "spark",
+                        "RECON_SPARK_MASTER": f"local[{args.threads}]",
+                        "RECON_SPARK_DRIVER_MEMORY": args.spark_driver_memory,
+                    }
+                )
             return [sys.executable, "-m", "bench.chain_runner", "--date", self.day.isoformat()], env
         out = self.out(tool) / ("divergencias" if tool == "spark" else "divergencias.parquet")
         cmd = [
@@ -124,8 +134,8 @@ class SizeRun:
         return cmd, env
 
     def output_glob(self, tool: str) -> str:
-        if tool == "chain":
-            return str(self.out("chain") / "divergencias" / f"data_referencia={self.day}" / "*.parquet")
+        if tool in CHAIN_TOOLS:
+            return str(self.out(tool) / "divergencias" / f"data_referencia={self.day}" / "*.parquet")
         if tool == "spark":
             return str(self.out(tool) / "divergencias" / "*.parquet")
         return str(self.out(tool) / "divergencias.parquet")
@@ -133,7 +143,7 @@ class SizeRun:
     def clean(self, tool: str) -> None:
         shutil.rmtree(self.out(tool), ignore_errors=True)
         shutil.rmtree(self.root / "tmp" / tool, ignore_errors=True)
-        if tool == "chain":
+        if tool in CHAIN_TOOLS:
             shutil.rmtree(self.root / "work", ignore_errors=True)
             shutil.rmtree(self.root / "checkpoints", ignore_errors=True)
 
@@ -156,9 +166,9 @@ def _evaluate(entry: dict[str, Any], sr: SizeRun, tool: str, exp: truth.Expected
     entry["diff_comparable"] = truth.diff(comparable, exp.comparable)
     entry["equal_comparable"] = not entry["diff_comparable"]
     entry["diff_full_vs_truth"] = truth.diff(full, exp.full)
-    if tool == "chain":
+    if tool in CHAIN_TOOLS:
         q = truth.quarantine_counts(
-            str(sr.out("chain") / "quarentena" / f"data_referencia={sr.day}" / "*.parquet")
+            str(sr.out(tool) / "quarentena" / f"data_referencia={sr.day}" / "*.parquet")
         )
         entry["quarentena"] = q
         entry["equal_full"] = not entry["diff_full_vs_truth"] and q == exp.quarentena
@@ -222,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                             "mem_cap_gib": args.mem_cap_gib},
         }
     )  # fmt: skip
-    if "chain" in args.tools:
+    if set(CHAIN_TOOLS) & set(args.tools):
         results["chain_code"] = report.chain_code_state() | {"measured_at": _now()}
     mem_cap = int(args.mem_cap_gib * 1024**3)
     given_up: dict[str, str] = {}
@@ -242,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         entries: dict[str, dict[str, Any]] = {}
         for tool in args.tools:
             entries[tool] = {"runs": [], "measured_at": _now(), "command": results["command"]}
-            if tool == "chain":
+            if tool in CHAIN_TOOLS:
                 entries[tool].update(
                     {k: v for k, v in results.get("chain_code", {}).items() if k != "measured_at"}
                 )
@@ -268,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 payload = _last_json(m.stdout) or {}
                 status = m.status
-                if status == "ok" and tool == "chain" and not payload.get("success"):
+                if status == "ok" and tool in CHAIN_TOOLS and not payload.get("success"):
                     status = "failed"
                 run = {
                     "status": status,
@@ -282,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
                     "load_avg_1min_before": load_before,
                     "at": _now(),
                 }
-                if tool == "chain" and payload:
+                if tool in CHAIN_TOOLS and payload:
                     run.update({k: payload.get(k) for k in ("import_s", "defs_s", "checks", "failures")})
                     entry["chain_stages_runs"].append(payload.get("stages") or {})
                 if status != "ok":

@@ -58,7 +58,7 @@ tipos_por_ordem as (
 uma_linha_por_tipo as (
     select * exclude (tipos), unnest(tipos) as tipo_divergencia
     from tipos_por_ordem
-    where len(tipos) > 0
+    where array_length(tipos) > 0
 ),
 
 divergencias as (

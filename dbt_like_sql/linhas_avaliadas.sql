@@ -33,15 +33,15 @@ campos_separados as (
     select
         *,
         not contains(conteudo, '"') or case delimitador
-            when ';' then regexp_full_match(conteudo || ';', '(?:( *"(?:[^"]|"")*" *|[^;"]*);)+')
-            when ',' then regexp_full_match(conteudo || ',', '(?:( *"(?:[^"]|"")*" *|[^,"]*),)+')
-            else regexp_full_match(conteudo || E'\t', E'(?:( *"(?:[^"]|"")*" *|[^\t"]*)\t)+')
+            when ';' then regexp_full_match(conteudo || ';', '(?:( *"[^"]*(?:""[^"]*)*" *|[^;"]*);)+')
+            when ',' then regexp_full_match(conteudo || ',', '(?:( *"[^"]*(?:""[^"]*)*" *|[^,"]*),)+')
+            else regexp_full_match(conteudo || E'\t', E'(?:( *"[^"]*(?:""[^"]*)*" *|[^\t"]*)\t)+')
         end as aspas_ok,
         case
             when not contains(conteudo, '"') then string_split(conteudo, delimitador)
-            when delimitador = ';' then regexp_extract_all(conteudo || ';', '( *"(?:[^"]|"")*" *|[^;"]*);', 1)
-            when delimitador = ',' then regexp_extract_all(conteudo || ',', '( *"(?:[^"]|"")*" *|[^,"]*),', 1)
-            else regexp_extract_all(conteudo || E'\t', E'( *"(?:[^"]|"")*" *|[^\t"]*)\t', 1)
+            when delimitador = ';' then regexp_extract_all(conteudo || ';', '( *"[^"]*(?:""[^"]*)*" *|[^;"]*);', 1)
+            when delimitador = ',' then regexp_extract_all(conteudo || ',', '( *"[^"]*(?:""[^"]*)*" *|[^,"]*),', 1)
+            else regexp_extract_all(conteudo || E'\t', E'( *"[^"]*(?:""[^"]*)*" *|[^\t"]*)\t', 1)
         end as campos
     from linhas_de_dados
 ),
@@ -54,7 +54,7 @@ campos_nomeados as (
         conteudo,
         n_campos,
         aspas_ok,
-        len(campos) as n_lidos,
+        array_length(campos) as n_lidos,  -- array_length, not len: the same on DuckDB, and portable
         texto_normalizado(campo_sem_aspas(campos[pos_fornecedor_id])) as fornecedor_id,
         texto_normalizado(campo_sem_aspas(campos[pos_ordem_id])) as ordem_id,
         texto_normalizado(campo_sem_aspas(campos[pos_nome])) as nome,

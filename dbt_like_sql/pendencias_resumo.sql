@@ -1,6 +1,5 @@
--- Grain: one row per date: the breaks by situacao and age band, the amount at stake, the facts the
--- chain check compares, and an order-free digest of the content (job_id and timestamp left out) so
--- a re-run that gives the same rows is recognised as such.
+-- Grain: one row per date: the breaks by situacao and age band, the amount at stake and the facts the
+-- chain check compares (the content's digest is pendencias_conteudo.sql, computed over the written file).
 -- Inputs: pendencias (D's, just computed), pendencias_anteriores (P), divergencias (D's).
 with
 
@@ -56,7 +55,4 @@ select
     (select n from antes_fora_uma_vez) as antes_sem_uma_linha,
     (select count(*) from divergencias) as divergencias,
     (select n from divergencias_fora_uma_vez) as divergencias_sem_uma_abertura,
-    (select count(*) from por_pendencia where vezes > 1) as pendencia_id_repetido,
-    (select count(*) || ':' || coalesce(sum(hash(pendencia_id, fornecedor_id, severidade, valor_csv, valor_base,
-            valor_diferenca, detalhes, situacao, aberta_em, vista_em, resolvida_em)::hugeint), 0)
-        from pendencias) as conteudo
+    (select count(*) from por_pendencia where vezes > 1) as pendencia_id_repetido

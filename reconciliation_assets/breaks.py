@@ -11,7 +11,7 @@ results, or publishing a date in a gap, makes the later dates stale until they a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,11 +26,14 @@ from reconciliation_assets.engine.buckets import (
     run_model_by_bucket,
 )
 from reconciliation_assets.engine.files import sha256_file
+from reconciliation_assets.engine.runners import open_runner
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner, load_model
 from reconciliation_assets.publication import recover
 from resources.storage import ReconStorage
 
 TABLE = "pendencias"
+# The published order (after hash(ordem_id) on DuckDB, engine/buckets.py).
+BREAK_ORDER = ("ordem_id", "tipo_divergencia", "situacao", "detalhes")
 CHAIN = "cadeia"
 
 
@@ -80,48 +83,86 @@ def compute_breaks(
 ) -> dict[str, Any]:
     """Write D's ``pendencias`` to the work folder; return its facts (pendencias_resumo.sql)."""
     computed_at = clock.now()
-    with ModelRunner(engine) as runner:
-        # Every input is keyed by ordem_id, so the rule runs bucket by bucket (engine/buckets.py).
-        sides = {
-            "validadas": paths.validadas,
-            "base_interna": paths.base_interna,
-            "divergencias": paths.divergencias,
-        }
-        if previous.local_file is not None:
-            sides["pendencias_anteriores"] = previous.local_file
-        n = bucket_count(max(parquet_rows(p) for p in sides.values()), engine.buckets)
-        # What the buckets are computed from (engine/buckets.py Ledger). The divergences file is
-        # re-stamped by every run, so it is known by its content without the stamp; P by its bytes
-        # (it is fetched again by every run).
-        runner.register_parquet("divergencias", paths.divergencias)
-        identity = {
-            "validadas": file_identity(paths.validadas),
-            "base_interna": file_identity(paths.base_interna),
-            "divergencias": {"conteudo": _content_digest(runner, "divergencias")},
-            "pendencias_anteriores": sha256_file(previous.local_file) if previous.local_file else None,
-        }
-        bucketed = BucketedDay(runner, n, paths.baldes)
-        for relation, source in sides.items():
-            bucketed.add(relation, source, identity[relation])
-        if previous.local_file is None:
-            runner.register_model_view("pendencias_estado_inicial", relation="pendencias_anteriores")
-        run_model_by_bucket(
-            runner,
-            bucketed,
-            model="pendencias",
-            relations=tuple(sides),
-            params={"data_referencia": day},
-            run_params={"job_id": job_id, "calculado_em": computed_at},
-            stamp={"job_id": ("varchar", job_id), "timestamp": ("timestamptz", computed_at)},
-            order_by=("ordem_id", "tipo_divergencia", "situacao", "detalhes"),
-            out=paths.pendencias,
-            parts_dir=paths.baldes / "pendencias",
-            fingerprint={**identity, "estado_anterior": previous.reference()},
-        )
+    sides = {
+        "validadas": paths.validadas,
+        "base_interna": paths.base_interna,
+        "divergencias": paths.divergencias,
+    }
+    if previous.local_file is not None:
+        sides["pendencias_anteriores"] = previous.local_file
+    with open_runner(engine) as runner:
+        if isinstance(runner, ModelRunner):
+            _breaks_by_bucket(runner, paths, day, previous, sides, job_id, computed_at, engine)
+        else:
+            # Spark partitions and shuffles the whole day itself: the model runs once.
+            for relation, source in sides.items():
+                runner.register_parquet(relation, source)
+            if previous.local_file is None:
+                runner.register_model_view("pendencias_estado_inicial", relation="pendencias_anteriores")
+            runner.copy_to_parquet(
+                "pendencias",
+                paths.pendencias,
+                {"data_referencia": day, "job_id": job_id, "calculado_em": computed_at},
+                order_by=BREAK_ORDER,
+            )
         for relation, source in sides.items():
             runner.register_parquet(relation, source)
+        if previous.local_file is None:
+            runner.register_model_view("pendencias_estado_inicial", relation="pendencias_anteriores")
         runner.register_parquet("pendencias", paths.pendencias)
-        return runner.query_dicts(load_model("pendencias_resumo"))[0]
+        facts = runner.query_dicts(load_model("pendencias_resumo"))[0]
+    facts["conteudo"] = content_digest(paths.pendencias, engine)
+    return facts
+
+
+def content_digest(pendencias: Path, engine: EngineSettings) -> str:
+    """Order-free digest of written ``pendencias`` rows (model pendencias_conteudo.sql), always on
+    DuckDB over the file, so the digests of a chain compare whichever engine wrote each date."""
+    with ModelRunner(replace(engine, engine="duckdb")) as runner:
+        runner.register_parquet("pendencias", pendencias)
+        return str(runner.query_dicts(load_model("pendencias_conteudo"))[0]["conteudo"])
+
+
+def _breaks_by_bucket(
+    runner: ModelRunner,
+    paths: DayPaths,
+    day: str,
+    previous: PreviousState,
+    sides: dict[str, Path],
+    job_id: str,
+    computed_at: datetime,
+    engine: EngineSettings,
+) -> None:
+    """DuckDB: every input is keyed by ordem_id, so the rule runs bucket by bucket (engine/buckets.py)."""
+    n = bucket_count(max(parquet_rows(p) for p in sides.values()), engine.buckets)
+    # What the buckets are computed from (engine/buckets.py Ledger). The divergences file is
+    # re-stamped by every run, so it is known by its content without the stamp; P by its bytes
+    # (it is fetched again by every run).
+    runner.register_parquet("divergencias", paths.divergencias)
+    identity = {
+        "validadas": file_identity(paths.validadas),
+        "base_interna": file_identity(paths.base_interna),
+        "divergencias": {"conteudo": _content_digest(runner, "divergencias")},
+        "pendencias_anteriores": sha256_file(previous.local_file) if previous.local_file else None,
+    }
+    bucketed = BucketedDay(runner, n, paths.baldes)
+    for relation, source in sides.items():
+        bucketed.add(relation, source, identity[relation])
+    if previous.local_file is None:
+        runner.register_model_view("pendencias_estado_inicial", relation="pendencias_anteriores")
+    run_model_by_bucket(
+        runner,
+        bucketed,
+        model="pendencias",
+        relations=tuple(sides),
+        params={"data_referencia": day},
+        run_params={"job_id": job_id, "calculado_em": computed_at},
+        stamp={"job_id": ("varchar", job_id), "timestamp": ("timestamptz", computed_at)},
+        order_by=BREAK_ORDER,
+        out=paths.pendencias,
+        parts_dir=paths.baldes / "pendencias",
+        fingerprint={**identity, "estado_anterior": previous.reference()},
+    )
 
 
 def _content_digest(runner: ModelRunner, relation: str) -> str:

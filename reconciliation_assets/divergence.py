@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from reconciliation_assets import clock
@@ -16,12 +17,14 @@ from reconciliation_assets.engine.buckets import (
     parquet_rows,
     run_model_by_bucket,
 )
+from reconciliation_assets.engine.runners import open_runner
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
 from reconciliation_assets.sla import sla_status
 
 # The published order after hash(ordem_id) (engine/buckets.py): the divergence's key, then what
 # tells apart two divergences of one ordem_id and type (only a repeated ordem_id in the base can).
 ORDER = ("ordem_id", "tipo_divergencia", "hash_linha", "detalhes", "data_base", "valor_base")
+# On Spark (no buckets, no DuckDB hash) the published order is this key alone.
 
 
 def compute_divergences(
@@ -39,45 +42,31 @@ def compute_divergences(
 ) -> dict[str, Any]:
     """Write the divergence table and the one-row summary to the day's work folder; return the summary."""
     computed_at = clock.now().astimezone(started_at.tzinfo)
-    with ModelRunner(engine) as runner:
+    with open_runner(engine) as runner:
         # The coverage is the whole file's, computed once, whatever the buckets.
         runner.register_parquet("validadas", paths.validadas)
         runner.materialize("cobertura")
         sides = {"validadas": paths.validadas, "base_interna": paths.base_interna}
-        n = bucket_count(max(parquet_rows(p) for p in sides.values()), engine.buckets)
-        day = BucketedDay(runner, n, paths.baldes)
-        for relation, source in sides.items():
-            day.add(relation, source)
-        fingerprint = {relation: file_identity(source) for relation, source in sides.items()}
-        divergences = run_model_by_bucket(
-            runner,
-            day,
-            model="divergencias",
-            relations=tuple(sides),
-            params={"severidade_high": str(severity_high), "severidade_medium": str(severity_medium)},
-            run_params={"job_id": job_id, "calculado_em": computed_at},
-            stamp={"timestamp": ("timestamptz", computed_at), "job_id": ("varchar", job_id)},
-            order_by=ORDER,
-            out=paths.divergencias,
-            parts_dir=paths.baldes / "divergencias",
-            fingerprint=fingerprint,
-        )
-        # The summary's counts and sums, bucket by bucket too (additive over disjoint ordem_ids),
-        # each bucket's next to its own divergences.
-        run_model_by_bucket(
-            runner,
-            day,
-            model="lados_conciliacao",
-            relations=tuple(sides),
-            params={},
-            run_params={},
-            stamp={},
-            order_by=(),
-            out=paths.baldes / "lados_conciliacao.parquet",
-            parts_dir=paths.baldes / "lados_conciliacao",
-            fingerprint={**fingerprint, "divergencias": divergences.part_sha256},
-            per_bucket=lambda k: runner.register_parquet("divergencias", divergences.parts[k]),
-        )
+        if isinstance(runner, ModelRunner):
+            _divergences_by_bucket(
+                runner, paths, sides, engine, severity_high, severity_medium, job_id, computed_at
+            )
+        else:
+            # Spark partitions and shuffles the whole day itself: each model runs once.
+            runner.register_parquet("base_interna", paths.base_interna)
+            runner.copy_to_parquet(
+                "divergencias",
+                paths.divergencias,
+                {
+                    "severidade_high": str(severity_high),
+                    "severidade_medium": str(severity_medium),
+                    "job_id": job_id,
+                    "calculado_em": computed_at,
+                },
+                order_by=ORDER,
+            )
+            runner.register_parquet("divergencias", paths.divergencias)
+            runner.copy_to_parquet("lados_conciliacao", paths.baldes / "lados_conciliacao.parquet")
         runner.register_parquet("lados_conciliacao", paths.baldes / "lados_conciliacao.parquet")
         runner.register_parquet("estatisticas_linhas", paths.estatisticas)
         finished_at = clock.now().astimezone(started_at.tzinfo)
@@ -103,3 +92,50 @@ def compute_divergences(
         )
         runner.register_parquet("resumo_calculado", paths.resumo)
         return runner.query_dicts("SELECT * FROM resumo_calculado")[0]
+
+
+def _divergences_by_bucket(
+    runner: ModelRunner,
+    paths: DayPaths,
+    sides: dict[str, Path],
+    engine: EngineSettings,
+    severity_high: Decimal,
+    severity_medium: Decimal,
+    job_id: str,
+    computed_at: datetime,
+) -> None:
+    """DuckDB: divergences and the summary's facts bucket by bucket of ordem_id (engine/buckets.py)."""
+    n = bucket_count(max(parquet_rows(p) for p in sides.values()), engine.buckets)
+    day = BucketedDay(runner, n, paths.baldes)
+    for relation, source in sides.items():
+        day.add(relation, source)
+    fingerprint = {relation: file_identity(source) for relation, source in sides.items()}
+    divergences = run_model_by_bucket(
+        runner,
+        day,
+        model="divergencias",
+        relations=tuple(sides),
+        params={"severidade_high": str(severity_high), "severidade_medium": str(severity_medium)},
+        run_params={"job_id": job_id, "calculado_em": computed_at},
+        stamp={"timestamp": ("timestamptz", computed_at), "job_id": ("varchar", job_id)},
+        order_by=ORDER,
+        out=paths.divergencias,
+        parts_dir=paths.baldes / "divergencias",
+        fingerprint=fingerprint,
+    )
+    # The summary's counts and sums, bucket by bucket too (additive over disjoint ordem_ids),
+    # each bucket's next to its own divergences.
+    run_model_by_bucket(
+        runner,
+        day,
+        model="lados_conciliacao",
+        relations=tuple(sides),
+        params={},
+        run_params={},
+        stamp={},
+        order_by=(),
+        out=paths.baldes / "lados_conciliacao.parquet",
+        parts_dir=paths.baldes / "lados_conciliacao",
+        fingerprint={**fingerprint, "divergencias": divergences.part_sha256},
+        per_bucket=lambda k: runner.register_parquet("divergencias", divergences.parts[k]),
+    )

@@ -93,6 +93,10 @@ def _duckdb_engine() -> DuckDBEngine:
         threads=env_int_or("RECON_DUCKDB_THREADS", DuckDBEngine.model_fields["threads"].default),
         temp_dir=env_or("RECON_DUCKDB_TEMP_DIR", "recon_data/tmp"),
         divergence_buckets=env_int_or("RECON_DIVERGENCE_BUCKETS", 0),
+        engine=env_or("RECON_ENGINE", "duckdb"),
+        spark_master=env_or("RECON_SPARK_MASTER", "local[2]"),
+        spark_remote=env_or("SPARK_REMOTE", ""),  # Spark Connect's own variable
+        spark_driver_memory=env_or("RECON_SPARK_DRIVER_MEMORY", "1g"),
     )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from reconciliation_assets.day_paths import DayPaths
-from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
+from reconciliation_assets.engine.runners import open_runner
+from reconciliation_assets.engine.sql_models import EngineSettings
 
 
 def validate_day(
@@ -17,7 +18,7 @@ def validate_day(
 ) -> dict[str, Any]:
     """Write validadas, quarentena and the line accounting for the day; return the accounting row."""
     params = {"data_referencia": data_referencia, "max_age_days": max_age_days}
-    with ModelRunner(engine) as runner:
+    with open_runner(engine) as runner:
         runner.register_parquet("linhas", paths.linhas)
         runner.register_parquet("arquivos", paths.arquivos)
         runner.copy_to_parquet("linhas_avaliadas", paths.avaliadas, params)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import field_validator
 
+from reconciliation_assets.engine.runners import ENGINES
 from reconciliation_assets.engine.sql_models import DEFAULT_MEMORY_LIMIT, EngineSettings
 from resources.env import EnvValidatedResource, env_int_or, env_or, env_value_or
 
@@ -94,7 +95,19 @@ class ReconRules(EnvValidatedResource):
 
 
 class DuckDBEngine(EnvValidatedResource):
-    """How much of the machine DuckDB may use. Past ``memory_limit`` joins spill to ``temp_dir``."""
+    """Which engine runs the models, and how much of the machine DuckDB may use.
+
+    ``engine`` (``RECON_ENGINE``): ``duckdb`` (default; past ``memory_limit`` joins spill to
+    ``temp_dir``) or ``spark``: the same models translated to Spark SQL (engine/spark_runner.py), on
+    Spark Connect when ``spark_remote`` (``SPARK_REMOTE``) is set, else a local session
+    (``spark_master``, ``RECON_SPARK_MASTER``). The resource keeps its name so that every asset and
+    check gets the engine the same way whichever it is (docs/deploy.md, "Spark").
+    """
+
+    engine: str = "duckdb"
+    spark_master: str = "local[2]"
+    spark_remote: str = ""
+    spark_driver_memory: str = "1g"
 
     memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int = max(1, os.cpu_count() or 1)
@@ -117,12 +130,30 @@ class DuckDBEngine(EnvValidatedResource):
             raise ValueError(f"baldes inválido: {value} (use 0 = automático, ou um inteiro de 1 a 4096)")
         return value
 
+    @field_validator("engine")
+    @classmethod
+    def _engine(cls, value: str) -> str:
+        if value not in ENGINES:
+            raise ValueError(f"motor inválido: {value!r} (use duckdb ou spark)")
+        return value
+
+    @field_validator("spark_remote")
+    @classmethod
+    def _remote(cls, value: str) -> str:
+        if value and not value.startswith("sc://"):
+            raise ValueError("use o endereço do Spark Connect, sc://host:15002")
+        return value
+
     def settings(self) -> EngineSettings:
         return EngineSettings(
             memory_limit=self.memory_limit,
             threads=self.threads,
             temp_dir=self.temp_dir,
             buckets=self.divergence_buckets,
+            engine=self.engine,
+            spark_master=self.spark_master,
+            spark_remote=self.spark_remote,
+            spark_driver_memory=self.spark_driver_memory,
         )
 
 

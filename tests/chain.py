@@ -12,6 +12,7 @@ import duckdb
 
 from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.divergence import compute_divergences
+from reconciliation_assets.engine.runners import open_runner
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
 from reconciliation_assets.ingest import SourceFile, stage_files
 from reconciliation_assets.validation import validate_day
@@ -58,6 +59,7 @@ def run_day(
     high: str = "1000.00",
     medium: str = "1.00",
     base_valor_type: str = "DECIMAL(18,2)",
+    engine_name: str = "duckdb",
 ) -> DayResult:
     """Stage, validate, snapshot and compare one day; ``base_rows=None`` stops after validation."""
     ingress = tmp / "ingress" / day
@@ -67,7 +69,7 @@ def run_day(
         p = ingress / name
         p.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
         sources.append(SourceFile(name=name, local_path=p, uri=str(p), arrived_at=0.0, version="v"))
-    engine = EngineSettings(memory_limit="512MB", threads=1, temp_dir=str(tmp / "tmp"))
+    engine = EngineSettings(memory_limit="512MB", threads=1, temp_dir=str(tmp / "tmp"), engine=engine_name)
     paths = DayPaths.for_date(tmp / "work", day)
     stage_files(sources, paths.linhas, paths.arquivos)
     stats = validate_day(paths, day, max_age_days, engine)
@@ -81,9 +83,9 @@ def run_day(
         runner.register_parquet("validadas", paths.validadas)
         inicio, fim = runner.query("SELECT min(data), max(data) FROM validadas")[0]
     internal.snapshot(inicio, fim, paths.validadas, paths.base_bruta, engine)
-    with ModelRunner(engine) as runner:
-        runner.register_parquet("base_bruta", paths.base_bruta)
-        runner.copy_to_parquet("base_interna", paths.base_interna)
+    with open_runner(engine) as normalising:
+        normalising.register_parquet("base_bruta", paths.base_bruta)
+        normalising.copy_to_parquet("base_interna", paths.base_interna)
     now = datetime(2024, 3, 10, 6, 0, tzinfo=UTC)
     resumo = compute_divergences(
         paths,

@@ -149,6 +149,9 @@ VARIABLES: dict[str, tuple[str, str, tuple[str, str], object, str | None]] = {
         None,
     ),
     "RECON_DIVERGENCE_BUCKETS": ("0", "8", ("duckdb_engine", "divergence_buckets"), 8, "-1"),
+    "RECON_ENGINE": ("duckdb", "spark", ("duckdb_engine", "engine"), "spark", "polars"),
+    "RECON_SPARK_MASTER": ("local[2]", "local[4]", ("duckdb_engine", "spark_master"), "local[4]", None),
+    "RECON_SPARK_DRIVER_MEMORY": ("1g", "4g", ("duckdb_engine", "spark_driver_memory"), "4g", None),
 }
 # Read by `recon painel` only (resources_config.painel_access), not by the code location.
 DASHBOARD_VARIABLES = {
@@ -182,6 +185,7 @@ EXPECTED_HINT = {
     "RECON_SMTP_TLS": "use none, starttls ou ssl",
     "RECON_DUCKDB_THREADS": "use um inteiro >= 1",
     "RECON_DIVERGENCE_BUCKETS": "use 0 = automático, ou um inteiro de 1 a 4096",
+    "RECON_ENGINE": "use duckdb ou spark",
     "RECON_GLUE_DATABASE": "use letras minúsculas, números e _",
 }
 SECRETS = ("s3gredo", "segredo", "s3nh4")

@@ -95,8 +95,11 @@ def sensor_tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str 
         return sensor(context)
 
 
+# RECON_ENGINE of the S3 run; the local run it is compared with is always on DuckDB. On Spark the
+# same job reads the CSV from S3 and the snapshot from Postgres and publishes the same rows to S3.
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=pytest.mark.slow)])
 def test_csv_on_s3_runs_against_postgres_and_publishes_to_s3_like_the_local_path(
-    tmp_path, monkeypatch, capsys, s3_env, s3_bucket, pg_url
+    tmp_path, monkeypatch, capsys, s3_env, s3_bucket, pg_url, engine
 ):
     # 1. Generate a day, load its internal base into Postgres (COPY) and its CSV into S3.
     local_in, base = tmp_path / "local_ingress", tmp_path / "base.duckdb"
@@ -131,6 +134,7 @@ def test_csv_on_s3_runs_against_postgres_and_publishes_to_s3_like_the_local_path
             "RECON_DUCKDB_TEMP_DIR": str(tmp_path / "tmp"),
             "RECON_DUCKDB_MEMORY_LIMIT": "1GB",
             "RECON_INTERNAL_DB_URL": pg,
+            "RECON_ENGINE": engine,
         },
     )
     defs = build_defs()
@@ -214,6 +218,7 @@ def test_csv_on_s3_runs_against_postgres_and_publishes_to_s3_like_the_local_path
             "RECON_CHECKPOINT_URI": str(tmp_path / "local_ckpt"),
             "RECON_WORK_DIR": str(tmp_path / "work_local"),
             "RECON_INTERNAL_DB_URL": f"duckdb:///{base}",
+            "RECON_ENGINE": "duckdb",
         },
     )
     monkeypatch.delenv("RECON_S3_SSE")

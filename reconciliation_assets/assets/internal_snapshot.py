@@ -9,6 +9,7 @@ from reconciliation_assets import schemas
 from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, StageTimer
 from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.engine.buckets import BucketedDay, bucket_count, query_by_bucket
+from reconciliation_assets.engine.runners import open_runner
 from reconciliation_assets.engine.sql_models import ModelRunner
 from reconciliation_assets.observability import log_stage
 from reconciliation_assets.partitions import daily_partitions
@@ -62,9 +63,12 @@ def _snapshot(
     # Transient faults (InternalBaseUnavailable) are retried by asset_step on the design's schedule;
     # a configuration error (InternalBaseError) fails at once with its own message.
     raw_rows = internal_base.snapshot(inicio, fim, paths.validadas, paths.base_bruta, engine)
+    # The normalisation (model base_interna) on the configured engine (RECON_ENGINE).
+    with open_runner(engine) as normalising:
+        normalising.register_parquet("base_bruta", paths.base_bruta)
+        rows = normalising.copy_to_parquet("base_interna", paths.base_interna)
+    # The uniqueness check reads the written file with DuckDB, whichever engine wrote it.
     with ModelRunner(engine) as runner:
-        runner.register_parquet("base_bruta", paths.base_bruta)
-        rows = runner.copy_to_parquet("base_interna", paths.base_interna)
         # NULL (or blank) ordem_ids can be matched to nothing and make counts disagree: the check
         # fails on them as on duplicates. The sample is rendered in SQL, so a NULL shows as <nulo>.
         # By hash bucket of ordem_id (engine/buckets.py): a repeated ordem_id is always within one

@@ -47,6 +47,12 @@ class EngineSettings:
     # Hash buckets of ordem_id for the joins over the day's rows (engine/buckets.py): 0 = from the
     # day's size (1 for a small day), N >= 1 = exactly N.
     buckets: int = 0
+    # Which engine runs the models (engine/runners.py): "duckdb" (this module) or "spark"
+    # (engine/spark_runner.py: the same models translated to Spark SQL).
+    engine: str = "duckdb"
+    spark_master: str = "local[2]"  # a local session when no Spark Connect server is given
+    spark_remote: str = ""  # Spark Connect, e.g. sc://host:15002 (SPARK_REMOTE)
+    spark_driver_memory: str = "1g"
 
 
 class ModelRunner:
@@ -109,14 +115,20 @@ class ModelRunner:
         return self.count(relation)
 
     def copy_to_parquet(
-        self, model_or_relation: str, path: Path, params: dict[str, Any] | None = None
+        self,
+        model_or_relation: str,
+        path: Path,
+        params: dict[str, Any] | None = None,
+        order_by: tuple[str, ...] = (),
     ) -> int:
-        """Write a model (by name) or an already-registered relation to one Parquet file; returns rows."""
+        """Write a model (by name) or an already-registered relation to one Parquet file (sorted by
+        ``order_by`` when given); returns rows."""
         path.parent.mkdir(parents=True, exist_ok=True)
         model_file = SQL_DIR / f"{model_or_relation}.sql"
         sql = load_model(model_or_relation) if model_file.exists() else f"SELECT * FROM {model_or_relation}"
+        query = f"SELECT * FROM ({sql}) ORDER BY {', '.join(order_by)}" if order_by else sql
         rows = self.con.execute(
-            f"COPY ({sql}) TO {sql_literal(str(path))} ({PARQUET_OPTIONS})", self._bound(sql, params or {})
+            f"COPY ({query}) TO {sql_literal(str(path))} ({PARQUET_OPTIONS})", self._bound(sql, params or {})
         ).fetchall()
         return int(rows[0][0]) if rows else 0
 
