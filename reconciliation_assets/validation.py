@@ -1,7 +1,8 @@
 """Step 2: classify every data line as valid or quarantined (rules in dbt_like_sql/linhas_*.sql).
 
-Lines are evaluated in one streaming pass to Parquet; only the (rare) repeated ordem_ids are
-held in memory, so the step's memory does not grow with the file.
+Lines are evaluated in one streaming pass to Parquet, keeping the raw line only where it is
+already quarantined (engine/line_passes.py); only the (rare) repeated ordem_ids are held in memory,
+so the step's memory does not grow with the file.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.engine.line_passes import register_quarantine_candidates, write_evaluated_lines
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
 
 
@@ -20,15 +22,17 @@ def validate_day(
     with ModelRunner(engine) as runner:
         runner.register_parquet("linhas", paths.linhas)
         runner.register_parquet("arquivos", paths.arquivos)
-        runner.copy_to_parquet("linhas_avaliadas", paths.avaliadas, params)
+        write_evaluated_lines(runner, paths.avaliadas, params)
         runner.register_parquet("linhas_avaliadas", paths.avaliadas)
         runner.materialize("ordens_repetidas")
         runner.register_model_view("linhas_classificadas")
         runner.copy_to_parquet("validadas", paths.validadas)
-        runner.copy_to_parquet("quarentena", paths.quarentena)
         runner.copy_to_parquet("estatisticas_linhas", paths.estatisticas)
         runner.register_parquet("estatisticas", paths.estatisticas)
         stats = runner.query_dicts("SELECT * FROM estatisticas")[0]
+        # The quarantine from the lines that can be in it, with their raw text.
+        register_quarantine_candidates(runner, "linhas_avaliadas", paths.avaliadas)
+        runner.copy_to_parquet("quarentena", paths.quarentena)
         runner.register_parquet("quarentena_dia", paths.quarentena)
         stats["por_motivo"] = dict(
             runner.query("SELECT motivo, count(*) FROM quarentena_dia GROUP BY 1 ORDER BY 1")

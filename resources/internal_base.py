@@ -16,7 +16,12 @@ from urllib.parse import urlparse
 
 from pydantic import field_validator
 
-from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner, sql_literal
+from reconciliation_assets.engine.sql_models import (
+    EngineSettings,
+    ModelRunner,
+    copy_model_over_model,
+    sql_literal,
+)
 from resources.env import EnvValidatedResource
 from resources.internal_base_errors import InternalBaseError, InternalBaseUnavailable
 
@@ -73,8 +78,12 @@ class InternalBase(EnvValidatedResource):
         out_parquet: Path,
         engine: EngineSettings,
         on_connect: Callable[[Any], None] | None = None,
+        normalised: bool = False,
     ) -> int:
         """Write the in-scope internal rows (model ``base_bruta``) to ``out_parquet``; return the row count.
+
+        ``normalised``: write model ``base_interna`` over those rows instead (the same rows, one to one,
+        normalised like the CSV side), in the same statement: no raw snapshot file written and read back.
 
         ``on_connect(conn)`` (Postgres only) receives the open psycopg2 connection before the
         extraction starts, so another thread can stop it at a deadline with ``conn.cancel()``
@@ -83,7 +92,7 @@ class InternalBase(EnvValidatedResource):
         table = quoted_identifier(self.table)
         if self.db_url.startswith("duckdb://"):
             return self._snapshot_duckdb(
-                table, cobertura_inicio, cobertura_fim, ordens_parquet, out_parquet, engine
+                table, cobertura_inicio, cobertura_fim, ordens_parquet, out_parquet, engine, normalised
             )
         if self.db_url.startswith(("postgresql://", "postgres://", "postgresql+psycopg2://")):
             from resources.postgres_snapshot import snapshot_postgres
@@ -99,6 +108,7 @@ class InternalBase(EnvValidatedResource):
                 self.statement_timeout_s,
                 connect_timeout_s=self.connect_timeout_s,
                 on_connect=on_connect,
+                normalised=normalised,
             )
         raise InternalBaseError(
             f"RECON_INTERNAL_DB_URL não suportada: {self.describe()}. Use duckdb:///caminho.duckdb ou postgresql://…"
@@ -112,6 +122,7 @@ class InternalBase(EnvValidatedResource):
         ordens_parquet: Path,
         out_parquet: Path,
         engine: EngineSettings,
+        normalised: bool = False,
     ) -> int:
         path = duckdb_path(self.db_url)
         if not path.exists():
@@ -129,6 +140,7 @@ class InternalBase(EnvValidatedResource):
                 raise InternalBaseError(f"tabela {self.table!r} não existe na base interna {path}.")
             runner.con.execute(f"CREATE TEMP VIEW transacoes_internas AS SELECT * FROM base_origem.{table}")
             runner.register_parquet("ordens_do_arquivo", ordens_parquet)
-            return runner.copy_to_parquet(
-                "base_bruta", out_parquet, {"cobertura_inicio": inicio, "cobertura_fim": fim}
-            )
+            params = {"cobertura_inicio": inicio, "cobertura_fim": fim}
+            if normalised:
+                return copy_model_over_model(runner, "base_interna", "base_bruta", out_parquet, params)
+            return runner.copy_to_parquet("base_bruta", out_parquet, params)

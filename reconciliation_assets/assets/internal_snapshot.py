@@ -61,10 +61,12 @@ def _snapshot(
         context.log.warning(f"{day}: nenhuma linha válida; a cobertura é vazia e só linhas casadas entram.")
     # Transient faults (InternalBaseUnavailable) are retried by asset_step on the design's schedule;
     # a configuration error (InternalBaseError) fails at once with its own message.
-    raw_rows = internal_base.snapshot(inicio, fim, paths.validadas, paths.base_bruta, engine)
+    # Read and normalised in one statement (models base_bruta then base_interna, one row each per
+    # internal row): the rows read are the rows written.
+    rows = raw_rows = internal_base.snapshot(
+        inicio, fim, paths.validadas, paths.base_interna, engine, normalised=True
+    )
     with ModelRunner(engine) as runner:
-        runner.register_parquet("base_bruta", paths.base_bruta)
-        rows = runner.copy_to_parquet("base_interna", paths.base_interna)
         # NULL (or blank) ordem_ids can be matched to nothing and make counts disagree: the check
         # fails on them as on duplicates. The sample is rendered in SQL, so a NULL shows as <nulo>.
         # By hash bucket of ordem_id (engine/buckets.py): a repeated ordem_id is always within one
