@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 import warnings
 from datetime import date, timedelta
 from pathlib import Path
@@ -151,7 +150,6 @@ def divergence_rate(resumo: dict[str, Any], limit: float) -> dg.AssetCheckResult
 
 # ---- pandera: schema of the validated rows ---------------------------------------------------------
 def _validated_schema(data_referencia: str, max_age_days: int) -> Any:
-    _warmup.wait(_warmup.pandera)
     import pandera.polars as pa
 
     day = date.fromisoformat(data_referencia)
@@ -201,7 +199,6 @@ def validated_schema_check(
     validadas: Path, data_referencia: str, max_age_days: int, max_rows: int = PANDERA_MAX_ROWS
 ) -> dg.AssetCheckResult:
     """Validate the validated Parquet (eagerly; the first ``max_rows`` rows when larger) with pandera."""
-    _warmup.wait(_warmup.pandera)
     import pandera.errors as pa_errors
 
     lazy = pl.scan_parquet(validadas, hive_partitioning=False)
@@ -279,79 +276,12 @@ def validated_schema_check(
     )
 
 
-# ---- off the critical path: the libraries' import -------------------------------------------------
-# Importing Great Expectations takes 2-3 s of one core (scipy, sqlalchemy, its expectation registry)
-# and pandera about 0.5 s, whatever the day's size: most of a small day's run. The checks run where
-# they always did, on the data and blocking; only the imports may start earlier, in one background
-# thread, while DuckDB (which releases the GIL) does the steps' work. Each check waits until the
-# thread has imported what it needs, so a library is never imported by two threads at once.
-class _WarmUp:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-        self.pandera = threading.Event()
-        self.great_expectations = threading.Event()
-
-    def start(self) -> None:
-        with self.lock:
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="recon-quality-warmup", daemon=True)
-                self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            import pandera.errors  # noqa: F401
-            import pandera.polars  # noqa: F401
-        except Exception:  # noqa: BLE001 - the check imports again and reports the real error
-            pass
-        finally:
-            self.pandera.set()
-        try:
-            _import_great_expectations()
-        except Exception:  # noqa: BLE001 - the check imports again and reports the real error
-            pass
-        finally:
-            self.great_expectations.set()
-
-    def wait(self, ready: threading.Event) -> None:
-        with self.lock:
-            started = self.thread is not None
-        if started:
-            ready.wait()
-
-
-_warmup = _WarmUp()
-
-
-def _import_great_expectations() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import great_expectations as gx
-    return gx
-
-
-# Up to this many bytes of CSV a day's DuckDB work stays far below its memory limit, so the libraries
-# (~250 MiB) can be loaded during it; a larger day imports them when its checks run, as before, so
-# they never add to the peak of the big joins (the 1 GiB budget at 10M rows).
-WARM_UP_MAX_BYTES = 256 * 1024 * 1024
-
-
-def warm_up_quality_checks(day_bytes: int) -> bool:
-    """Start importing pandera and Great Expectations in a background thread (once per process),
-    for a day of at most ``WARM_UP_MAX_BYTES`` of CSV; returns whether the warm-up is under way."""
-    if day_bytes > WARM_UP_MAX_BYTES:
-        return False
-    _warmup.start()
-    return True
-
-
 # ---- Great Expectations: contract of the divergences (bounded view) ---------------------------------
 def _ge_context() -> Any:
     """An in-memory GX context: no files, no docs site, no usage statistics, no progress bars."""
-    _warmup.wait(_warmup.great_expectations)
-    gx = _import_great_expectations()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        import great_expectations as gx
         from great_expectations.data_context.types.base import (
             DataContextConfig,
             InMemoryStoreBackendDefaults,
@@ -449,7 +379,6 @@ def divergences_expectations_check(
     sample_rows: int = GE_SAMPLE_ROWS,
 ) -> dg.AssetCheckResult:
     """Run the contract suite on a reservoir sample of the divergences and on the one-row summary."""
-    _warmup.wait(_warmup.great_expectations)
     import pandas as pd
 
     with ModelRunner(engine) as runner:

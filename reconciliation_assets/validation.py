@@ -10,7 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from reconciliation_assets.day_paths import DayPaths
-from reconciliation_assets.engine.line_passes import register_quarantine_candidates, write_evaluated_lines
+from reconciliation_assets.engine.line_passes import (
+    materialize_repeated_orders,
+    register_quarantine_candidates,
+    write_evaluated_lines,
+)
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
 
 
@@ -23,8 +27,7 @@ def validate_day(
         runner.register_parquet("linhas", paths.linhas)
         runner.register_parquet("arquivos", paths.arquivos)
         write_evaluated_lines(runner, paths.avaliadas, params)
-        runner.register_parquet("linhas_avaliadas", paths.avaliadas)
-        runner.materialize("ordens_repetidas")
+        materialize_repeated_orders(runner, "linhas_avaliadas", paths.avaliadas)
         runner.register_model_view("linhas_classificadas")
         runner.copy_to_parquet("validadas", paths.validadas)
         runner.copy_to_parquet("estatisticas_linhas", paths.estatisticas)

@@ -56,3 +56,27 @@ def register_quarantine_candidates(runner: ModelRunner, relation: str, evaluated
         "SELECT c.* REPLACE (coalesce(c.conteudo, t.conteudo) AS conteudo) FROM candidatas_quarentena AS c "
         "LEFT JOIN textos AS t ON c.arquivo_idx = t.arquivo_idx AND c.linha = t.linha"
     )
+
+
+def materialize_repeated_orders(runner: ModelRunner, relation: str, evaluated: Path) -> int:
+    """Materialise model ``ordens_repetidas`` over the lines whose ``ordem_id`` hash repeats.
+
+    Grouping every valid line by its ``ordem_id`` text is the step's costliest aggregate; grouping
+    the 64-bit hashes is cheap, and a line whose hash occurs once among the valid lines cannot share
+    its ``ordem_id`` with another. So the model sees only the lines of repeated hashes (all the
+    lines of every repeated ``ordem_id``, a few hash collisions besides, which it groups apart) and
+    gives exactly the rows it gives over every line. ``relation`` is left as the whole file.
+    """
+    source = f"read_parquet({sql_literal(str(evaluated))}, hive_partitioning = false)"
+    runner.con.execute(
+        "CREATE OR REPLACE TEMP TABLE hashes_repetidos AS SELECT hash(ordem_id) AS h "
+        f"FROM {source} WHERE motivo_previo IS NULL GROUP BY 1 HAVING count(*) > 1"
+    )
+    runner.con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {relation} AS SELECT * FROM {source} "
+        "WHERE hash(ordem_id) IN (SELECT h FROM hashes_repetidos)"
+    )
+    try:
+        return runner.materialize("ordens_repetidas")
+    finally:
+        runner.register_parquet(relation, evaluated)
