@@ -10,13 +10,9 @@ an ephemeral context with progress bars off.
 
 from __future__ import annotations
 
-import json
 import logging
-import subprocess
 import sys
-import threading
 import warnings
-from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,7 +35,6 @@ from reconciliation_assets.contract import (
     TAXA_DIVERGENCIA,
     TAXA_QUARENTENA,
 )
-from reconciliation_assets.engine.cancellation import on_deadline
 from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
 from reconciliation_assets.observability import (
     DIVERGENCE_RATE_SEVERITY,
@@ -281,73 +276,6 @@ def validated_schema_check(
     )
 
 
-# ---- Great Expectations off the critical path: a process started ahead ------------------------------
-# Importing Great Expectations costs 2-3 s of one core whatever the day's size (scipy, sqlalchemy, its
-# expectation registry): most of a small day's run. For such a day a separate process imports it while
-# the steps run (a thread would share the interpreter: its imports raced Dagster's own use of
-# sqlalchemy), then runs the suite when asked; the check still blocks the publication. A larger day
-# imports it in process, as before, so the memory of that process never adds to the big joins' peak.
-CONTRACT_WORKER_MAX_BYTES = 256 * 1024 * 1024
-_WORKER_CODE = "import sys; sys.path[:0] = {path!r}; from checks.contract_worker import main; main()"
-
-
-class _ContractWorker:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.process: subprocess.Popen[str] | None = None
-
-    def start(self) -> None:
-        with self.lock:
-            if self.process is not None and self.process.poll() is None:
-                return
-            try:
-                self.process = subprocess.Popen(
-                    [sys.executable, "-c", _WORKER_CODE.format(path=[p for p in sys.path if p])],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
-                    text=True,
-                    encoding="utf-8",
-                )
-            except OSError:
-                self.process = None
-
-    def run(self, request: dict[str, Any]) -> dict[str, Any] | None:
-        """The worker's outcome for ``request``, or None (no worker, or it failed): run it here then."""
-        with self.lock:
-            process, self.process = self.process, None  # one request per worker: it exits after
-        if process is None or process.stdin is None or process.stdout is None:
-            return None
-        unregister = on_deadline(process.kill)
-        try:
-            process.stdin.write(json.dumps(request) + "\n")
-            process.stdin.close()
-            answer = process.stdout.readline()
-            process.wait(timeout=30)
-        except (OSError, ValueError, subprocess.TimeoutExpired):
-            process.kill()
-            return None
-        finally:
-            unregister()
-        try:
-            outcome = json.loads(answer)
-        except ValueError:
-            return None
-        return outcome if isinstance(outcome, dict) and "rows" in outcome else None
-
-
-_contract_worker = _ContractWorker()
-
-
-def start_contract_worker(day_bytes: int) -> bool:
-    """For a day of at most ``CONTRACT_WORKER_MAX_BYTES`` of CSV, start the process that will run the
-    divergences' contract suite (importing Great Expectations meanwhile); returns whether it started."""
-    if day_bytes > CONTRACT_WORKER_MAX_BYTES:
-        return False
-    _contract_worker.start()
-    return _contract_worker.process is not None
-
-
 # ---- Great Expectations: contract of the divergences (bounded view) ---------------------------------
 def _ge_context() -> Any:
     """An in-memory GX context: no files, no docs site, no usage statistics, no progress bars."""
@@ -450,34 +378,7 @@ def divergences_expectations_check(
     engine: EngineSettings,
     sample_rows: int = GE_SAMPLE_ROWS,
 ) -> dg.AssetCheckResult:
-    """Run the contract suite on a reservoir sample of the divergences and on the one-row summary.
-
-    For a small day the suite runs in the process started ahead by ``start_contract_worker`` (it has
-    imported Great Expectations meanwhile, on the other core); otherwise, or if that process is gone,
-    here. Either way the same function computes the same rows.
-    """
-    numbers = {
-        k: (float(resumo[k]) if k == "taxa_divergencia" else int(resumo[k]))
-        for k in ["taxa_divergencia", *RESUMO_COUNTS]
-    }
-    outcome = _contract_worker.run(
-        {
-            "divergencias": str(divergencias),
-            "resumo": numbers,
-            "job_id": job_id,
-            "engine": asdict(engine),
-            "sample_rows": sample_rows,
-        }
-    )
-    if outcome is None:
-        outcome = contract_outcome(divergencias, numbers, job_id, engine, sample_rows)
-    return _contract_result(outcome)
-
-
-def contract_outcome(
-    divergencias: Path, numbers: dict[str, Any], job_id: str, engine: EngineSettings, sample_rows: int
-) -> dict[str, Any]:
-    """The suites' results as plain values (JSON-safe): one row per expectation, sample and total rows."""
+    """Run the contract suite on a reservoir sample of the divergences and on the one-row summary."""
     import pandas as pd
 
     with ModelRunner(engine) as runner:
@@ -494,7 +395,14 @@ def contract_outcome(
             f"USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE (42)",
             {"path": str(divergencias)},
         ).df()
-    summary = pd.DataFrame([numbers])
+    summary = pd.DataFrame(
+        [
+            {
+                k: (float(resumo[k]) if k == "taxa_divergencia" else int(resumo[k]))
+                for k in ["taxa_divergencia", *RESUMO_COUNTS]
+            }
+        ]
+    )
     gx, context = _ge_context()
     source = context.data_sources.add_pandas("recon")
     rows: list[dict[str, Any]] = []
@@ -507,11 +415,6 @@ def contract_outcome(
             context.suites.add(suite)
         )
         rows += [_describe(r, name) for r in validation.results]
-    return {"rows": rows, "linhas_amostra": len(sample), "linhas_total": int(total)}
-
-
-def _contract_result(outcome: dict[str, Any]) -> dg.AssetCheckResult:
-    rows: list[dict[str, Any]] = outcome["rows"]
     failed = [r for r in rows if not r["sucesso"]]
     passed = not failed
     return dg.AssetCheckResult(
@@ -531,8 +434,8 @@ def _contract_result(outcome: dict[str, Any]) -> dg.AssetCheckResult:
             "ge_expectativas": len(rows),
             "ge_sucesso": len(rows) - len(failed),
             "ge_falhas": len(failed),
-            "linhas_amostra": outcome["linhas_amostra"],
-            "linhas_total": outcome["linhas_total"],
+            "linhas_amostra": len(sample),
+            "linhas_total": total,
             "ge_resultados": dg.MetadataValue.md(markdown_table(rows)),
             "ge_falhas_detalhe": dg.MetadataValue.json(failed),
             "severidade_alerta": SEVERITY_OK if passed else "HIGH",

@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from checks.quality import start_contract_worker
 from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, StageTimer, markdown_table
 from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.engine.header import HeaderError
@@ -52,9 +51,6 @@ def _stage_day(context: dg.AssetExecutionContext, storage: ReconStorage) -> dg.M
             description=f"Nenhum arquivo *.csv para {day} em {storage.day_folder(day)}.",
             allow_retries=False,
         )
-    # A small day's Great Expectations gate gets its process now, to import the library while the
-    # steps run (checks/quality.py).
-    start_contract_worker(sum(f.size for f in remote_files))
     sources = [
         SourceFile(
             name=f.name,
