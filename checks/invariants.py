@@ -71,14 +71,21 @@ def _result(name: str, asset: str, passed: bool, **metadata: Any) -> dg.AssetChe
 
 
 def line_accounting(stats: dict[str, Any]) -> dg.AssetCheckResult:
-    expected = stats["linhas_validas"] + stats["linhas_quarentena"]
+    """Every data line ends in exactly one of the two files *as written*: the classification's own
+    counts come from one scan and always add up, so the rows the files received are compared too."""
+    written_valid = stats.get("linhas_validas_gravadas", stats["linhas_validas"])
+    written_quarantine = stats.get("linhas_quarentena_gravadas", stats["linhas_quarentena"])
+    expected = written_valid + written_quarantine
     physical = stats["linhas_cabecalho"] + stats["linhas_em_branco"] + stats["linhas_csv"]
+    agrees = (written_valid, written_quarantine) == (stats["linhas_validas"], stats["linhas_quarentena"])
     return _result(
         CONTAGEM_LINHAS,
         "transacoes_validadas",
-        stats["linhas_csv"] == expected and stats["linhas_fisicas"] == physical,
+        stats["linhas_csv"] == expected and stats["linhas_fisicas"] == physical and agrees,
         linhas_csv=stats["linhas_csv"],
         validas_mais_quarentena=expected,
+        linhas_validas_gravadas=written_valid,
+        linhas_quarentena_gravadas=written_quarantine,
         linhas_fisicas=stats["linhas_fisicas"],
         cabecalhos_branco_dados=physical,
     )

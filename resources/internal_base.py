@@ -18,7 +18,12 @@ from urllib.parse import urlparse
 
 from pydantic import field_validator
 
-from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner, sql_literal
+from reconciliation_assets.engine.sql_models import (
+    EngineSettings,
+    ModelRunner,
+    copy_model_over_model,
+    sql_literal,
+)
 from resources.env import EnvValidatedResource
 from resources.internal_base_errors import InternalBaseError, InternalBaseUnavailable
 
@@ -71,8 +76,13 @@ class InternalSource(ABC):
         out_parquet: Path,
         engine: EngineSettings,
         on_connect: Callable[[Any], None] | None = None,
+        normalised: bool = False,
     ) -> int:
-        """Write the in-scope internal rows (model ``base_bruta``) to ``out_parquet``; return the row count."""
+        """Write the in-scope internal rows (model ``base_bruta``) to ``out_parquet``; return the row count.
+
+        ``normalised``: write model ``base_interna`` over those rows instead (the same rows, one to one,
+        normalised like the CSV side), in the same statement: no raw snapshot file written and read back.
+        """
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,7 @@ class DuckDBSource(InternalSource):
         out_parquet: Path,
         engine: EngineSettings,
         on_connect: Callable[[Any], None] | None = None,
+        normalised: bool = False,
     ) -> int:
         table = quoted_identifier(self.table)
         if not self.path.exists():
@@ -111,11 +122,10 @@ class DuckDBSource(InternalSource):
                 raise InternalBaseError(f"tabela {self.table!r} não existe na base interna {self.path}.")
             runner.con.execute(f"CREATE TEMP VIEW transacoes_internas AS SELECT * FROM base_origem.{table}")
             runner.register_parquet("ordens_do_arquivo", ordens_parquet)
-            return runner.copy_to_parquet(
-                "base_bruta",
-                out_parquet,
-                {"cobertura_inicio": cobertura_inicio, "cobertura_fim": cobertura_fim},
-            )
+            params = {"cobertura_inicio": cobertura_inicio, "cobertura_fim": cobertura_fim}
+            if normalised:
+                return copy_model_over_model(runner, "base_interna", "base_bruta", out_parquet, params)
+            return runner.copy_to_parquet("base_bruta", out_parquet, params)
 
 
 @dataclass(frozen=True)
@@ -141,6 +151,7 @@ class PostgresSource(InternalSource):
         out_parquet: Path,
         engine: EngineSettings,
         on_connect: Callable[[Any], None] | None = None,
+        normalised: bool = False,
     ) -> int:
         from resources.postgres_snapshot import snapshot_postgres  # psycopg2 only when Postgres is used
 
@@ -155,6 +166,7 @@ class PostgresSource(InternalSource):
             self.statement_timeout_s,
             connect_timeout_s=self.connect_timeout_s,
             on_connect=on_connect,
+            normalised=normalised,
         )
 
 
@@ -202,13 +214,15 @@ class InternalBase(EnvValidatedResource):
         out_parquet: Path,
         engine: EngineSettings,
         on_connect: Callable[[Any], None] | None = None,
+        normalised: bool = False,
     ) -> int:
-        """Write the in-scope internal rows to ``out_parquet``; return the row count.
+        """Write the in-scope internal rows to ``out_parquet`` (``normalised``: model ``base_interna``
+        over them, in the same statement); return the row count.
 
         ``on_connect(conn)`` (Postgres only) receives the open psycopg2 connection before the
         extraction starts, so another thread can stop it at a deadline with ``conn.cancel()``
         (see ``snapshot_postgres``).
         """
         return self.source().snapshot(
-            cobertura_inicio, cobertura_fim, ordens_parquet, out_parquet, engine, on_connect
+            cobertura_inicio, cobertura_fim, ordens_parquet, out_parquet, engine, on_connect, normalised
         )

@@ -43,7 +43,12 @@ import psycopg2
 import psycopg2.extensions
 
 from reconciliation_assets.engine.cancellation import on_deadline
-from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner, sql_literal
+from reconciliation_assets.engine.sql_models import (
+    EngineSettings,
+    ModelRunner,
+    copy_model_over_model,
+    sql_literal,
+)
 from reconciliation_assets.observability import redact as redact_secrets
 from resources.internal_base_errors import InternalBaseError, InternalBaseUnavailable
 
@@ -236,8 +241,10 @@ def snapshot_postgres(
     statement_timeout_s: int,
     connect_timeout_s: int = 10,
     on_connect: Callable[[psycopg2.extensions.connection], None] | None = None,
+    normalised: bool = False,
 ) -> int:
     """Write the in-scope rows of ``table_quoted`` to ``out_parquet`` (model ``base_bruta``); return the count.
+    ``normalised``: model ``base_interna`` over them instead, in the same statement (InternalBase.snapshot).
 
     Cancelling from another thread: ``on_connect(conn)`` is called with the open connection before
     any query. Calling ``conn.cancel()`` from another thread (libpq's PQcancel is thread-safe) stops
@@ -301,10 +308,9 @@ def snapshot_postgres(
                 f"{sql_literal(str(csv_path))}, header = false, auto_detect = false, delim = ',', "
                 f"quote = '\"', escape = '\"', allow_quoted_nulls = false, columns = {CSV_COLUMNS})"
             )
-            return runner.copy_to_parquet(
-                "base_bruta",
-                out_parquet,
-                {"cobertura_inicio": cobertura_inicio, "cobertura_fim": cobertura_fim},
-            )
+            params = {"cobertura_inicio": cobertura_inicio, "cobertura_fim": cobertura_fim}
+            if normalised:
+                return copy_model_over_model(runner, "base_interna", "base_bruta", out_parquet, params)
+            return runner.copy_to_parquet("base_bruta", out_parquet, params)
         finally:
             csv_path.unlink(missing_ok=True)

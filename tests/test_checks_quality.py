@@ -187,6 +187,42 @@ def test_line_accounting_blocks_everything_downstream(recon_env, instance, monke
     assert not published(recon_env, "divergencias", DAY)
 
 
+def test_a_line_the_files_did_not_receive_fails_the_accounting_even_when_the_counts_add_up(
+    recon_env, instance, monkeypatch
+):
+    """A regression in validadas.sql drops a valid line: the classification's counts still add up
+    (one scan), but the rows written to the file do not, and nothing of D is published."""
+    from reconciliation_assets.engine import sql_models
+
+    real = sql_models.load_model
+
+    def dropping(name: str) -> str:
+        sql = real(name)
+        return (
+            sql.replace("where motivo is null", "where motivo is null and linha <> 3")
+            if name == "validadas"
+            else sql
+        )
+
+    monkeypatch.setattr(sql_models, "load_model", dropping)
+    lines, base = matching_day(DAY, 8)
+    write_day(recon_env, DAY, lines, base)
+    result = run_day(instance, DAY)
+    assert not result.success
+    c = check_results(result)["contagem_linhas"]
+    assert (c.passed, c.blocking) == (False, True)
+    assert (
+        meta(c, "linhas_csv"),
+        meta(c, "linhas_validas_gravadas"),
+        meta(c, "validas_mais_quarentena"),
+    ) == (
+        8,
+        7,
+        7,
+    )
+    assert not published(recon_env, "divergencias", DAY)
+
+
 def test_pandera_schema_catches_a_validation_regression_and_blocks(recon_env, instance, monkeypatch):
     """The validated rows lose their contract (untrimmed nome, repeated ordem_id): nothing downstream runs."""
     import reconciliation_assets.assets.validated as module

@@ -62,11 +62,18 @@ def _snapshot(
         context.log.warning(f"{day}: nenhuma linha válida; a cobertura é vazia e só linhas casadas entram.")
     # Transient faults (InternalBaseUnavailable) are retried by asset_step on the design's schedule;
     # a configuration error (InternalBaseError) fails at once with its own message.
-    raw_rows = internal_base.snapshot(inicio, fim, paths.validadas, paths.base_bruta, engine)
-    # The normalisation (model base_interna) on the configured engine (RECON_ENGINE).
-    with open_runner(engine) as normalising:
-        normalising.register_parquet("base_bruta", paths.base_bruta)
-        rows = normalising.copy_to_parquet("base_interna", paths.base_interna)
+    if engine.engine == "spark":
+        raw_rows = internal_base.snapshot(inicio, fim, paths.validadas, paths.base_bruta, engine)
+        # The normalisation (model base_interna) on Spark, from the extracted rows.
+        with open_runner(engine) as normalising:
+            normalising.register_parquet("base_bruta", paths.base_bruta)
+            rows = normalising.copy_to_parquet("base_interna", paths.base_interna)
+    else:
+        # Read and normalised in one statement (models base_bruta then base_interna, one row each per
+        # internal row): the rows read are the rows written.
+        rows = raw_rows = internal_base.snapshot(
+            inicio, fim, paths.validadas, paths.base_interna, engine, normalised=True
+        )
     # The uniqueness check reads the written file with DuckDB, whichever engine wrote it.
     with ModelRunner(engine) as runner:
         # NULL (or blank) ordem_ids can be matched to nothing and make counts disagree: the check
@@ -75,26 +82,24 @@ def _snapshot(
         # bucket, so the counts add up and a distinct count over 100M rows never needs the memory.
         by_key = BucketedDay(runner, bucket_count(rows, engine.buckets), paths.baldes)
         by_key.add("base_interna", paths.base_interna)
+        # One grouping per bucket gives the counts and the sample (it used to take two).
         per_bucket = query_by_bucket(
             by_key,
             ["base_interna"],
-            "SELECT count(DISTINCT ordem_id) FILTER (WHERE ordem_id <> ''), "
-            "count(*) FILTER (WHERE ordem_id IS NULL OR ordem_id = ''), "
-            "(SELECT count(*) FROM (SELECT 1 FROM base_interna WHERE ordem_id <> '' "
-            "GROUP BY ordem_id HAVING count(*) > 1)) FROM base_interna",
+            "WITH por_ordem AS MATERIALIZED (SELECT ordem_id, count(*) AS n FROM base_interna GROUP BY ordem_id) "
+            "SELECT (SELECT count(*) FROM por_ordem WHERE ordem_id <> ''), "
+            "(SELECT coalesce(sum(n), 0) FROM por_ordem WHERE ordem_id IS NULL OR ordem_id = ''), "
+            "(SELECT count(*) FROM por_ordem WHERE ordem_id <> '' AND n > 1), "
+            "(SELECT list([ordem_id, exemplo] ORDER BY ordem_id NULLS FIRST) FROM ("
+            "SELECT ordem_id, CASE WHEN ordem_id IS NULL THEN '<nulo>' WHEN ordem_id = '' THEN '<vazio>' "
+            "ELSE left(ordem_id, 40) END AS exemplo FROM por_ordem "
+            "WHERE n > 1 OR ordem_id IS NULL OR ordem_id = '' ORDER BY ordem_id NULLS FIRST LIMIT 5))",
         )
         distinct, nulls, duplicated = (sum(int(r[0][i]) for r in per_bucket) for i in range(3))
         # The first five in ordem_id order, NULL first, across the buckets.
-        candidates = query_by_bucket(
-            by_key,
-            ["base_interna"],
-            "SELECT ordem_id, CASE WHEN ordem_id IS NULL THEN '<nulo>' WHEN ordem_id = '' THEN '<vazio>' "
-            "ELSE left(ordem_id, 40) END AS exemplo FROM base_interna "
-            "GROUP BY ordem_id HAVING count(*) > 1 OR ordem_id IS NULL OR ordem_id = '' "
-            "ORDER BY ordem_id NULLS FIRST LIMIT 5",
-        )
         first = sorted(
-            (r for rows_k in candidates for r in rows_k), key=lambda r: (r[0] is not None, r[0] or "")
+            (tuple(pair) for r in per_bucket for pair in (r[0][3] or [])),
+            key=lambda r: (r[0] is not None, r[0] or ""),
         )
         sample = [r[1] for r in first[:5]]
     timing = timer.metadata(rows)

@@ -352,6 +352,9 @@ def _vectors(parts: Sequence[Path], schema: pa.Schema) -> Iterator[pa.RecordBatc
     held = 0
     for part in parts:
         for batch in pq.ParquetFile(part).iter_batches(batch_size=VECTOR):
+            if not held and batch.num_rows == VECTOR:  # the common case: already one whole vector
+                yield batch
+                continue
             pending.append(batch)
             held += batch.num_rows
             while held >= VECTOR:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,12 +89,21 @@ def profile_file(path: Path) -> FileProfile:
 
 def _utf8_chunks(path: Path, encoding: str) -> Iterator[bytes]:
     """Yield UTF-8 bytes of the file in chunks that each end on a line boundary (except the last)."""
+    for buf, _raw in _line_chunks(path, encoding):
+        yield buf
+
+
+def _line_chunks(path: Path, encoding: str) -> Iterator[tuple[bytes, list[bytes]]]:
+    """Yield (UTF-8 bytes ending on a line boundary except the last, the raw chunks read since the
+    previous yield): the file is read once, and the caller can hash exactly the bytes on disk."""
     # Pieces of a line still open; joined once a chunk brings its end, so a line that spans
     # many chunks (CR-only endings, one huge line) is not copied again on every chunk.
     pending: list[bytes] = []
+    raw: list[bytes] = []
     with path.open("rb") as fh:
         first = True
         while chunk := fh.read(CHUNK_BYTES):
+            raw.append(chunk)
             if first and encoding == "utf-8-sig" and chunk.startswith(UTF8_BOM):
                 chunk = chunk[len(UTF8_BOM) :]
             first = False
@@ -107,10 +116,11 @@ def _utf8_chunks(path: Path, encoding: str) -> Iterator[bytes]:
                 continue
             buf = b"".join([*pending, chunk[: cut + 1]])
             pending = [chunk[cut + 1 :]]
-            yield buf
+            yield buf, raw
+            raw = []
     carry = b"".join(pending)
-    if carry:
-        yield carry
+    if carry or raw:
+        yield carry, raw
 
 
 def _split_lines(buf: bytes) -> pa.LargeStringArray:
@@ -119,6 +129,16 @@ def _split_lines(buf: bytes) -> pa.LargeStringArray:
     The terminator (``\\n`` or ``\\r\\n``) is removed; a last line without newline is kept.
     ``\\r\\n`` can only be a terminator (every ``\\n`` ends a line), so it is folded to ``\\n``
     on the whole buffer first; a lone ``\\r`` inside a line is data and stays.
+    """
+    text, _valid = _split_lines_checked(buf, check=False)
+    return text
+
+
+def _split_lines_checked(buf: bytes, check: bool = True) -> tuple[pa.LargeStringArray, bool]:
+    """``_split_lines`` and whether every line is valid UTF-8 (checked before any kernel reads it).
+
+    Only ASCII bytes are removed (``\\r`` before ``\\n``) or split at, and a multi-byte sequence
+    holds none, so the lines are valid UTF-8 exactly when the buffer is.
     """
     buf = buf.replace(b"\r\n", b"\n")
     if buf.endswith(b"\r"):  # last line, CRLF cut before its LF: the file ended there
@@ -133,7 +153,12 @@ def _split_lines(buf: bytes) -> pa.LargeStringArray:
     with_lf = pa.LargeStringArray.from_buffers(
         len(starts), pa.py_buffer(offsets.tobytes()), pa.py_buffer(buf)
     )
-    return pc.utf8_rtrim(with_lf, characters="\n")  # each element holds at most its one terminator
+    if check:
+        try:
+            with_lf.validate(full=True)
+        except pa.ArrowInvalid:
+            return with_lf, False
+    return pc.utf8_rtrim(with_lf, characters="\n"), True  # each element holds at most its one terminator
 
 
 def iter_line_batches(path: Path, encoding: str, arquivo_idx: int) -> Iterator[pa.RecordBatch]:
@@ -146,6 +171,68 @@ def iter_line_batches(path: Path, encoding: str, arquivo_idx: int) -> Iterator[p
         next_line += n
         idx = pa.array(np.full(n, arquivo_idx, dtype=np.int32))
         yield pa.RecordBatch.from_arrays([idx, numbers, text], schema=LINES_SCHEMA)
+
+
+class NotUtf8(Exception):
+    """A file read as UTF-8 holds a byte sequence that is not UTF-8: it is Windows-1252."""
+
+
+@dataclass
+class ScannedFile:
+    """What one read of a file found: its profile and its lines (``blank``: data lines of spaces/tabs)."""
+
+    profile: FileProfile
+    lines: int
+    blank: int
+
+
+# A blank line as validation skips it (linhas_avaliadas.sql): spaces and tabs only.
+BLANK_LINE = r"^[ \t]*$"
+
+
+def sniff_encoding(path: Path) -> str:
+    """The encoding as far as the head of the file tells: ``cp1252`` is final (the head is not
+    UTF-8); ``utf-8``/``utf-8-sig`` are confirmed or refuted by ``scan_lines`` over the whole file."""
+    with path.open("rb") as fh:
+        head = fh.read(HEADER_MAX_BYTES)
+    try:
+        codecs.getincrementaldecoder("utf-8")("strict").decode(head, final=False)
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8-sig" if head.startswith(UTF8_BOM) else "utf-8"
+
+
+def scan_lines(
+    path: Path, encoding: str, arquivo_idx: int, write: Callable[[pa.RecordBatch], None]
+) -> ScannedFile:
+    """Read the file once: hash its bytes, check that it is UTF-8 (unless ``cp1252``), split it into
+    physical lines handed to ``write`` and count the blank ones. Raises ``NotUtf8`` at the first
+    chunk that is not UTF-8 (the caller starts again as Windows-1252; lines already written are its to
+    discard). The same lines, encoding and digest as ``profile_file`` then ``iter_line_batches``."""
+    digest = hashlib.sha256()
+    size = 0
+    next_line = 1
+    blank = 0
+    for buf, raw in _line_chunks(path, encoding):
+        for chunk in raw:
+            digest.update(chunk)
+            size += len(chunk)
+        if not buf:
+            continue
+        text, valid = _split_lines_checked(buf, check=encoding != "cp1252")
+        if not valid:
+            raise NotUtf8(path.name)
+        n = len(text)
+        blanks = pc.match_substring_regex(text, BLANK_LINE)
+        blank += int(pc.sum(blanks).as_py() or 0)
+        if next_line == 1 and n and blanks[0].as_py():
+            blank -= 1  # line 1 is the header, never a data line
+        numbers = pa.array(np.arange(next_line, next_line + n, dtype=np.int64))
+        next_line += n
+        idx = pa.array(np.full(n, arquivo_idx, dtype=np.int32))
+        write(pa.RecordBatch.from_arrays([idx, numbers, text], schema=LINES_SCHEMA))
+    profile = FileProfile(encoding=encoding, size_bytes=size, sha256=digest.hexdigest())
+    return ScannedFile(profile=profile, lines=next_line - 1, blank=blank)
 
 
 HEADER_MAX_BYTES = 1024 * 1024

@@ -145,3 +145,17 @@ class ModelRunner:
         cur = self.con.execute(sql, params or {})
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def copy_model_over_model(
+    runner: ModelRunner, model: str, input_model: str, path: Path, params: dict[str, Any] | None = None
+) -> int:
+    """Write ``model`` to Parquet with its input relation ``input_model`` computed in the same statement
+    (a CTE) instead of written to a file and read back: one pass where there were two. Returns rows."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    inner, outer = load_model(input_model), load_model(model)
+    sql = f"WITH {input_model} AS ({inner}) SELECT * FROM ({outer})"
+    rows = runner.con.execute(
+        f"COPY ({sql}) TO {sql_literal(str(path))} ({PARQUET_OPTIONS})", runner._bound(sql, params or {})
+    ).fetchall()
+    return int(rows[0][0]) if rows else 0
