@@ -21,6 +21,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -135,7 +136,16 @@ def run_engine_day(
 
 
 def table_of(paths: DayPaths, name: str) -> pa.Table:
-    return pq.read_table(getattr(paths, name))
+    table = pq.read_table(getattr(paths, name))
+    if name == "avaliadas":
+        # DuckDB writes the raw line only where a reason is already known (engine/line_passes.py, an
+        # execution strategy; the quarantine reads it back for duplicates): compare the same columns.
+        keep = pc.is_valid(table["motivo_previo"])
+        raw = table["conteudo"]
+        table = table.set_column(
+            table.column_names.index("conteudo"), "conteudo", pc.if_else(keep, raw, pa.scalar(None, raw.type))
+        )
+    return table
 
 
 def printable(table: pa.Table) -> list[dict[str, Any]]:
