@@ -21,7 +21,6 @@ published rows are sorted by a portable key.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 import threading
@@ -35,9 +34,8 @@ import pyarrow.parquet as pq
 
 from reconciliation_assets.engine.cancellation import on_deadline
 from reconciliation_assets.engine.spark_sql import model_to_spark, to_spark
-from reconciliation_assets.engine.sql_models import SQL_DIR, EngineSettings
+from reconciliation_assets.engine.sql_models import SQL_DIR, EngineSettings, model_params
 
-_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 ROW_GROUP_SIZE = 122_880
 
 _LOCK = threading.Lock()
@@ -191,11 +189,7 @@ class SparkModelRunner:
 
     @staticmethod
     def _bound(sql: str, params: dict[str, Any]) -> dict[str, Any]:
-        wanted = set(_PARAM.findall(sql))
-        missing = wanted - params.keys()
-        if missing:
-            raise KeyError(f"parameters missing for model: {sorted(missing)}")
-        return {k: _as_spark_value(v) for k, v in params.items() if k in wanted}
+        return {k: _as_spark_value(v) for k, v in model_params(sql, params).items()}
 
     def materialize(
         self, model: str, params: dict[str, Any] | None = None, relation: str | None = None

@@ -33,6 +33,16 @@ def load_model(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
+def model_params(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The ``$parameters`` a model's SQL names, taken from ``params`` (any engine): a missing one is an
+    error, extra ones are left out."""
+    wanted = set(_PARAM.findall(sql))
+    missing = wanted - params.keys()
+    if missing:
+        raise KeyError(f"parameters missing for model: {sorted(missing)}")
+    return {k: v for k, v in params.items() if k in wanted}
+
+
 # Sized so that a 10M-row day peaks under 1 GiB for the whole process: DuckDB spills beyond it.
 DEFAULT_MEMORY_LIMIT = "512MB"
 
@@ -99,11 +109,7 @@ class ModelRunner:
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {relation or model} AS {load_model(model)}")
 
     def _bound(self, sql: str, params: dict[str, Any]) -> dict[str, Any]:
-        wanted = set(_PARAM.findall(sql))
-        missing = wanted - params.keys()
-        if missing:
-            raise KeyError(f"parameters missing for model: {sorted(missing)}")
-        return {k: v for k, v in params.items() if k in wanted}
+        return model_params(sql, params)
 
     def materialize(
         self, model: str, params: dict[str, Any] | None = None, relation: str | None = None
