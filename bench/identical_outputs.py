@@ -193,7 +193,11 @@ def compare_fixtures(ref: Path, new: Path) -> dict[str, Any]:
         a, b = ref / case, new / case
         ra = json.loads((a / "resultado.json").read_text())
         rb = json.loads((b / "resultado.json").read_text()) if (b / "resultado.json").exists() else None
-        entry: dict[str, Any] = {"resultado_igual": ra == rb}
+        # The accounting row may gain keys (e.g. the rows each file received); what both report must agree.
+        entry: dict[str, Any] = {
+            "resultado_igual": rb is not None and all(rb.get(k) == v for k, v in ra.items()),
+            "chaves_novas": sorted(set(rb or {}) - set(ra)),
+        }
         if "recusado" not in ra:
             for name in ("validadas", "quarentena"):
                 entry[name] = compare_parquet(a / f"{name}.parquet", b / f"{name}.parquet")
