@@ -13,7 +13,10 @@ stamp (``timestamp``, ``job_id``; the summary's ``finished_at`` is its own clock
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +43,8 @@ from tests.hostile.cases import CASES, Counts
 from tests.receivers import check_results, instance, matching_day, recon_env, run_day, write_day  # noqa: F401
 
 pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
 
 ENGINES = ("duckdb", "spark")
 STAMP = {"timestamp", "job_id", "finished_at"}
@@ -108,10 +113,17 @@ def sources(folder: Path) -> list[SourceFile]:
 
 
 def run_engine_day(
-    engine_name: str, root: Path, ingress: Path, base_path: Path, day: str, previous: PreviousState
+    engine_name: str,
+    root: Path,
+    ingress: Path,
+    base_path: Path,
+    day: str,
+    previous: PreviousState,
+    remote: str = "",
 ) -> tuple[DayPaths, dict[str, Any], dict[str, Any]]:
-    """One date through the steps the assets call, on ``engine_name``; returns paths, summary, facts."""
-    engine = EngineSettings(threads=1, temp_dir=str(root / "tmp"), engine=engine_name)
+    """One date through the steps the assets call, on ``engine_name`` (``remote``: Spark Connect);
+    returns paths, summary, facts."""
+    engine = EngineSettings(threads=1, temp_dir=str(root / "tmp"), engine=engine_name, spark_remote=remote)
     paths = DayPaths.for_date(root / engine_name, day)
     stage_files(sources(ingress / day), paths.linhas, paths.arquivos)
     stats = validate_day(paths, day, 31, engine)
@@ -168,8 +180,8 @@ def canonical(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def assert_same_tables(by_engine: dict[str, DayPaths], day: str) -> None:
-    for name in TABLES:
+def assert_same_tables(by_engine: dict[str, DayPaths], day: str, tables: tuple[str, ...] = TABLES) -> None:
+    for name in tables:
         duck, spark = (table_of(by_engine[e], name) for e in ENGINES)
         # Names and types equal. Nullability is not: DuckDB marks a column required when it comes
         # straight from a required source column (arquivo, linha, conteudo of the staged lines),
@@ -233,6 +245,34 @@ def test_generated_days_publish_the_same_rows_on_both_engines(generated, day):
     assert duck["resumo"]["diferenca_nao_explicada"] == Decimal("0.00")
     # The chain's facts, the content digest of the breaks included, are the same too.
     assert spark["facts"] == duck["facts"]
+
+
+def test_spark_connect_publishes_the_same_rows_as_duckdb(generated):
+    """SPARK_REMOTE: the last generated day computed through Spark Connect (a local Connect server that
+    PySpark starts, in a process of its own) gives DuckDB's tables; only pendencias is left out (its
+    chain of earlier dates is the other engines' own)."""
+    runs, _ = generated
+    day = DAYS[-1]
+    duck = runs[day]["duckdb"]
+    root = duck.root.parent.parent  # <root>/duckdb/data_referencia=D
+    script = (
+        "from pathlib import Path\n"
+        "from reconciliation_assets.breaks import PreviousState\n"
+        "from tests.test_spark_engine import run_engine_day\n"
+        f"run_engine_day('spark', Path({str(root / 'connect')!r}), Path({str(root / 'ingress')!r}), "
+        f"Path({str(root / 'base.duckdb')!r}), {day!r}, PreviousState(), remote='local[2]')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    connect = DayPaths.for_date(root / "connect" / "spark", day)
+    assert_same_tables({"duckdb": duck, "spark": connect}, day, tables=TABLES[:-1])
 
 
 def test_the_generated_days_exercise_what_the_translation_must_keep(generated):

@@ -42,12 +42,6 @@ _LOCK = threading.Lock()
 _SESSIONS: dict[tuple[str, str], Any] = {}
 
 
-def _nfc(values: pa.Array) -> pa.Array:
-    import pyarrow.compute as pc
-
-    return pc.utf8_normalize(values, "NFC")
-
-
 def _allow_pyspark() -> None:
     """Make pyspark importable in a process where checks/quality.py marked it absent.
 
@@ -74,12 +68,14 @@ def spark_session(settings: EngineSettings) -> Any:
         session = _SESSIONS.get(key)
         if session is not None:
             return session
+        # The Python workers of the NFC function run this interpreter (it has pyarrow) when Spark runs
+        # on this machine: a local session, or a Spark Connect server it starts (SPARK_REMOTE=local[…]).
+        # A remote cluster's executors use their own Python (docs/deploy.md §11).
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         if settings.spark_remote:
             builder = SparkSession.builder.remote(settings.spark_remote)
         else:
-            # The Python workers of the NFC function run this interpreter (the project's venv).
-            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-            os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
             builder = (
                 SparkSession.builder.master(settings.spark_master)
                 .appName("recon-fornecedor")
@@ -96,8 +92,15 @@ def spark_session(settings: EngineSettings) -> Any:
         session = builder.getOrCreate()
         if not settings.spark_remote:
             session.sparkContext.setLogLevel("ERROR")
-        # A scalar Arrow function: one call per batch of rows (Spark 4.1+).
-        session.udf.register("nfc_normalize", arrow_udf(_nfc, "string"))  # type: ignore[call-overload]
+
+        # A scalar Arrow function: one call per batch of rows (Spark 4.1+). Defined here, not at module
+        # level, so that it is shipped to the executors by value: they need pyarrow, not this project.
+        def nfc(values: pa.Array) -> pa.Array:
+            import pyarrow.compute as pc
+
+            return pc.utf8_normalize(values, "NFC")
+
+        session.udf.register("nfc_normalize", arrow_udf(nfc, "string"))  # type: ignore[call-overload]
         _SESSIONS[key] = session
         return session
 
