@@ -73,8 +73,8 @@ def _result(name: str, asset: str, passed: bool, **metadata: Any) -> dg.AssetChe
 def line_accounting(stats: dict[str, Any]) -> dg.AssetCheckResult:
     """Every data line ends in exactly one of the two files *as written*: the classification's own
     counts come from one scan and always add up, so the rows the files received are compared too."""
-    written_valid = stats.get("linhas_validas_gravadas", stats["linhas_validas"])
-    written_quarantine = stats.get("linhas_quarentena_gravadas", stats["linhas_quarentena"])
+    written_valid = stats["linhas_validas_gravadas"]
+    written_quarantine = stats["linhas_quarentena_gravadas"]
     expected = written_valid + written_quarantine
     physical = stats["linhas_cabecalho"] + stats["linhas_em_branco"] + stats["linhas_csv"]
     agrees = (written_valid, written_quarantine) == (stats["linhas_validas"], stats["linhas_quarentena"])

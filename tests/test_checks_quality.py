@@ -14,7 +14,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from checks.deadlines import deadline_check, sla_check
+from checks.deadlines import deadline_check, earlier_publications, sla_check
 from checks.quality import (
     EXPECTATIVAS_DIVERGENCIAS,
     divergence_rate,
@@ -351,9 +351,13 @@ def test_a_late_rerun_keeps_the_first_on_time_verdict_in_the_summary_and_the_che
 ):
     lines, base = matching_day(DAY, 10)
     write_day(recon_env, DAY, lines, base)
-    arrived = pin_clock(monkeypatch) - timedelta(minutes=5)
+    # The clock an hour behind the event log: the first publication must be judged by the instant its
+    # run recorded (publicada_em), not by the event's own time (which would make it 65 min late).
+    pinned = datetime.now(tz=UTC).replace(microsecond=0) - timedelta(hours=1)
+    arrived = pin_clock(monkeypatch, pinned) - timedelta(minutes=5)
     first = run_day(instance, DAY, tags={ARRIVAL_TAG: arrived.isoformat()})
     assert check_results(first)["sla_publicacao"].passed and published_summary(recon_env)[0] is True
+    assert earlier_publications(instance, DAY) == [pinned]  # the run's own instant, not the event's
     # Re-run for a file that arrived 30 minutes ago: even the first publication came 30 min after it.
     later = arrived - timedelta(minutes=25)
     rerun = run_day(
