@@ -1,18 +1,15 @@
-"""Quality gates of the day: rates against the design's thresholds, a pandera schema of the validated
-rows and a Great Expectations suite over a bounded view of the divergences.
+"""Quality gates of the day: rates against the design's thresholds and a pandera schema of the
+validated rows (the divergence table's contract is ``checks/expectations.py``).
 
 The rules that produce the data live in ``dbt_like_sql``; these functions only compare facts with
 limits or with the published contract (SPEC 5) and describe what they saw in the check's metadata.
 pandera validates an *eager* Polars frame with no ``coerce`` and no ``drop_invalid_rows`` (both
-silently change data, ECOSYSTEM_NOTES item 3); Great Expectations runs on a bounded pandas view in
-an ephemeral context with progress bars off.
+silently change data, ECOSYSTEM_NOTES item 3).
 """
 
 from __future__ import annotations
 
-import logging
 import sys
-import warnings
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,45 +25,23 @@ if "pyspark" not in sys.modules:
     sys.modules["pyspark"] = None  # type: ignore[assignment]
 
 from checks.invariants import spec
-from reconciliation_assets import schemas
 from reconciliation_assets.contract import (
+    CONTRATO_DIVERGENCIAS,
     ESQUEMA_VALIDADAS,
-    EXPECTATIVAS_DIVERGENCIAS,
     TAXA_DIVERGENCIA,
     TAXA_QUARENTENA,
 )
-from reconciliation_assets.engine.sql_models import EngineSettings, ModelRunner
 from reconciliation_assets.observability import (
     DIVERGENCE_RATE_SEVERITY,
     QUARANTINE_RATE_SEVERITY,
     SEVERITY_OK,
     markdown_table,
-    mask_nome,
     mask_nome_expr,
-    mask_record,
 )
 
-# Bounded views: pandera reads at most this many validated rows, GE samples this many divergences.
+# A bounded view: pandera reads at most this many validated rows.
 PANDERA_MAX_ROWS = 250_000  # a contract gate on a bounded view; full-data invariants are SQL checks
-GE_SAMPLE_ROWS = 20_000
 EXAMPLES = 10
-
-DIVERGENCIAS_COLUMNS = [column.name for column in schemas.DIVERGENCIAS.columns]  # the published contract
-TIPOS_DIVERGENCIA = list(schemas.TIPOS_DIVERGENCIA)
-SEVERIDADES = ["HIGH", "MEDIUM", "LOW"]
-# Money columns reach GE as exact text (a float view rounds 9999999999999999.99 up to 1e16), and
-# their range is the decimal's digit count: decimal(18,2) holds 16 integer digits, decimal(19,2) 17.
-MONEY_DIGITS = {"valor_csv": 16, "valor_base": 16, "valor_diferenca": 17}
-RESUMO_COUNTS = [
-    "arquivos",
-    "linhas_csv",
-    "linhas_validas",
-    "linhas_quarentena",
-    "linhas_em_branco",
-    "linhas_base_escopo",
-    "conciliadas_sem_divergencia",
-    *schemas.CONTAGENS_POR_TIPO,
-]
 
 VALIDACAO_QUALITY_CHECKS = [
     spec(
@@ -85,10 +60,12 @@ VALIDACAO_QUALITY_CHECKS = [
 ]
 DIVERGENCIAS_QUALITY_CHECKS = [
     spec(
-        EXPECTATIVAS_DIVERGENCIAS,
+        CONTRATO_DIVERGENCIAS,
         "divergencias",
-        "Suíte Great Expectations sobre uma amostra limitada das divergências e o resumo: colunas e ordem do "
-        "contrato, nulos, unicidade (ordem_id, tipo_divergencia), domínios, hash e faixas. Bloqueante.",
+        "Contrato da tabela em TODAS as linhas (SQL): colunas e ordem do contrato, nulos, unicidade "
+        "(ordem_id, tipo_divergencia), domínios, hash, valores exatos; e o resumo (uma linha, taxa em [0, 1], "
+        "contagens >= 0). Bloqueante. As mesmas expectativas rodam no Great Expectations depois da publicação "
+        "(expectativas_divergencias).",
     ),
     spec(
         TAXA_DIVERGENCIA,
@@ -272,172 +249,5 @@ def validated_schema_check(
             "falhas_por_checagem": dg.MetadataValue.json(summary),
             "exemplos": dg.MetadataValue.md(markdown_table(cases.head(EXAMPLES).to_dicts())),
             "severidade_alerta": "HIGH",
-        },
-    )
-
-
-# ---- Great Expectations: contract of the divergences (bounded view) ---------------------------------
-def _ge_context() -> Any:
-    """An in-memory GX context: no files, no docs site, no usage statistics, no progress bars."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import (
-            DataContextConfig,
-            InMemoryStoreBackendDefaults,
-            ProgressBarsConfig,
-        )
-    for noisy in ("great_expectations", "py4j", "pyspark"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    config = DataContextConfig(
-        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
-        analytics_enabled=False,
-        progress_bars=ProgressBarsConfig(globally=False),
-    )
-    context = gx.get_context(mode="ephemeral", project_config=config)
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return gx, context
-
-
-def _divergences_suite(gx: Any, job_id: str) -> Any:
-    e = gx.expectations
-    suite = gx.ExpectationSuite(name="divergencias_contrato")
-    suite.add_expectation(e.ExpectTableColumnsToMatchOrderedList(column_list=DIVERGENCIAS_COLUMNS))
-    for column in (
-        "ordem_id",
-        "tipo_divergencia",
-        "severidade",
-        "detalhes",
-        "hash_linha",
-        "timestamp",
-        "job_id",
-    ):
-        suite.add_expectation(e.ExpectColumnValuesToNotBeNull(column=column))
-    suite.add_expectation(e.ExpectCompoundColumnsToBeUnique(column_list=["ordem_id", "tipo_divergencia"]))
-    suite.add_expectation(
-        e.ExpectColumnValuesToBeInSet(column="tipo_divergencia", value_set=TIPOS_DIVERGENCIA)
-    )
-    suite.add_expectation(e.ExpectColumnValuesToBeInSet(column="severidade", value_set=SEVERIDADES))
-    suite.add_expectation(e.ExpectColumnValuesToBeInSet(column="job_id", value_set=[job_id]))
-    suite.add_expectation(e.ExpectColumnValuesToMatchRegex(column="hash_linha", regex=r"^[0-9a-f]{64}$"))
-    suite.add_expectation(e.ExpectColumnValuesToMatchRegex(column="detalhes", regex=r"^campo="))
-    for column, digits in MONEY_DIGITS.items():
-        suite.add_expectation(
-            e.ExpectColumnValuesToMatchRegex(
-                column=column, regex=rf"^-?(?:0|[1-9][0-9]{{0,{digits - 1}}})\.[0-9]{{2}}$"
-            )
-        )
-    return suite
-
-
-def _summary_suite(gx: Any) -> Any:
-    e = gx.expectations
-    suite = gx.ExpectationSuite(name="resumo_faixas")
-    suite.add_expectation(e.ExpectTableRowCountToEqual(value=1))
-    suite.add_expectation(
-        e.ExpectColumnValuesToBeBetween(column="taxa_divergencia", min_value=0, max_value=1)
-    )
-    for column in RESUMO_COUNTS:
-        suite.add_expectation(e.ExpectColumnValuesToBeBetween(column=column, min_value=0))
-    return suite
-
-
-def _describe(result: Any, batch: str) -> dict[str, Any]:
-    config = result.expectation_config
-    kwargs = config.kwargs
-    column = kwargs.get("column") or ",".join(kwargs.get("column_list", [])[:3]) or "-"
-    details = result.result or {}
-    examples = details.get("partial_unexpected_list") or []
-    shown: list[Any] = []  # masked records (dicts) or short texts
-    for value in examples[:5]:
-        if isinstance(value, dict):
-            shown.append(mask_record(value))
-        elif kwargs.get("column") == "nome":
-            shown.append(mask_nome(value))
-        else:
-            shown.append(str(value)[:60])
-    if result.exception_info and result.exception_info.get("raised_exception"):
-        shown = [str(result.exception_info.get("exception_message", ""))[:120]]
-    observed = details.get("observed_value")
-    return {
-        "lote": batch,
-        "expectativa": config.type,
-        "coluna": column,
-        "sucesso": bool(result.success),
-        "inesperados": details.get("unexpected_count")
-        if details.get("unexpected_count") is not None
-        else ("-" if observed is None else str(observed)[:60]),
-        "exemplos": ", ".join(str(s) for s in shown) or "-",
-    }
-
-
-def divergences_expectations_check(
-    divergencias: Path,
-    resumo: dict[str, Any],
-    job_id: str,
-    engine: EngineSettings,
-    sample_rows: int = GE_SAMPLE_ROWS,
-) -> dg.AssetCheckResult:
-    """Run the contract suite on a reservoir sample of the divergences and on the one-row summary."""
-    import pandas as pd
-
-    with ModelRunner(engine) as runner:
-        # The work folder is named data_referencia=D: without hive_partitioning=false DuckDB would
-        # add that folder as a 16th column, which is not in the file.
-        source = "read_parquet($path, hive_partitioning = false)"
-        ((total,),) = runner.con.execute(
-            f"SELECT count(*) FROM {source}", {"path": str(divergencias)}
-        ).fetchall()
-        # Money as exact text: pandas would turn decimals into floats (9999999999999999.99 -> 1e16).
-        money = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in MONEY_DIGITS)
-        sample = runner.con.execute(
-            f"SELECT * REPLACE ({money}) FROM {source} "
-            f"USING SAMPLE reservoir({int(sample_rows)} ROWS) REPEATABLE (42)",
-            {"path": str(divergencias)},
-        ).df()
-    summary = pd.DataFrame(
-        [
-            {
-                k: (float(resumo[k]) if k == "taxa_divergencia" else int(resumo[k]))
-                for k in ["taxa_divergencia", *RESUMO_COUNTS]
-            }
-        ]
-    )
-    gx, context = _ge_context()
-    source = context.data_sources.add_pandas("recon")
-    rows: list[dict[str, Any]] = []
-    for name, frame, suite in (
-        ("divergencias", sample, _divergences_suite(gx, job_id)),
-        ("resumo", summary, _summary_suite(gx)),
-    ):
-        batch_def = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
-        validation = batch_def.get_batch(batch_parameters={"dataframe": frame}).validate(
-            context.suites.add(suite)
-        )
-        rows += [_describe(r, name) for r in validation.results]
-    failed = [r for r in rows if not r["sucesso"]]
-    passed = not failed
-    return dg.AssetCheckResult(
-        check_name=EXPECTATIVAS_DIVERGENCIAS,
-        asset_key=dg.AssetKey("divergencias"),
-        passed=passed,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=(
-            f"{len(rows) - len(failed)} de {len(rows)} expectativas atendidas"
-            + (
-                ""
-                if passed
-                else ": falharam " + "; ".join(f"{r['expectativa']}({r['coluna']})" for r in failed[:5])
-            )
-        ),
-        metadata={
-            "ge_expectativas": len(rows),
-            "ge_sucesso": len(rows) - len(failed),
-            "ge_falhas": len(failed),
-            "linhas_amostra": len(sample),
-            "linhas_total": total,
-            "ge_resultados": dg.MetadataValue.md(markdown_table(rows)),
-            "ge_falhas_detalhe": dg.MetadataValue.json(failed),
-            "severidade_alerta": SEVERITY_OK if passed else "HIGH",
         },
     )

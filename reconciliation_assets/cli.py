@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from reconciliation_assets.contract import AUDIT_JOB_NAME, EXPECTATIVAS_DIVERGENCIAS, PARTITION_TAG
 from reconciliation_assets.generator import PRESETS, Scenario, generate, print_progress
 
 DEFAULT_ROOT = Path("recon_data")
@@ -166,6 +167,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     output = Path(os.environ.get("RECON_OUTPUT_URI", DEFAULT_ROOT / "output"))
     day = sc.data_referencia.isoformat()
+    # The Great Expectations audit of what was just published: under the daemon the sensor
+    # auditoria_apos_publicacao starts it; here it runs right after, in its own run.
+    audit = defs.resolve_job_def(AUDIT_JOB_NAME).execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        tags={PARTITION_TAG: day},
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
 
     def relation(sql: str) -> duckdb.DuckDBPyRelation:
         rel = duckdb.sql(sql)
@@ -184,10 +193,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"3/3 pronto em {elapsed:.1f}s (run {result.run_id}).")
     # What the UI shows in red for this run, said here too (e.g. yesterday's deadline, 07:20 local,
     # has passed when the demo runs later in the day: publicada_no_prazo fails, truthfully).
-    for event in result.all_events:
+    for event in [*result.all_events, *audit.all_events]:
         check = event.event_specific_data
         if isinstance(check, dg.AssetCheckEvaluation) and not check.passed:
             print(f"atenção: checagem {check.check_name} falhou: {check.description}")
+        elif isinstance(check, dg.AssetCheckEvaluation) and check.check_name == EXPECTATIVAS_DIVERGENCIAS:
+            print(f"auditoria Great Expectations (run {audit.run_id}): {check.description}")
     print(f"\nresumo_conciliacao {day}:")
     for name, value in zip(cols, resumo[0], strict=True):
         print(f"  {name:28} {value}")

@@ -12,6 +12,9 @@ from __future__ import annotations
 TIMEZONE = "America/Sao_Paulo"  # the daily partitions, the deadlines and every local time shown
 
 JOB_NAME = "daily_reconciliation"
+# The Great Expectations audit of a published date: a checks-only job a sensor launches after D is
+# published, so GE's import and context stay off the publication's critical path.
+AUDIT_JOB_NAME = "auditoria_expectativas"
 
 # The steps of one date, in chain order: the asset keys (``validacao`` is the multi-asset that
 # writes transacoes_validadas + quarentena). They are also the units of the run checkpoint.
@@ -55,7 +58,8 @@ PLAUSIBILIDADE = "plausibilidade"
 TAXA_QUARENTENA = "taxa_quarentena"
 TAXA_DIVERGENCIA = "taxa_divergencia"
 ESQUEMA_VALIDADAS = "esquema_validadas"
-EXPECTATIVAS_DIVERGENCIAS = "expectativas_divergencias"
+CONTRATO_DIVERGENCIAS = "contrato_divergencias"  # blocking, SQL over every row (checks/expectations.py)
+EXPECTATIVAS_DIVERGENCIAS = "expectativas_divergencias"  # the same contract in GE, after publication
 # the open-items chain (checks/chain.py)
 CADEIA_PENDENCIAS = "cadeia_pendencias"
 CADEIA_ATUAL = "cadeia_atual"

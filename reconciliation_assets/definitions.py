@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from checks.deadlines import with_freshness_policies
+from reconciliation_assets.assets.audit import expectativas_divergencias
 from reconciliation_assets.assets.divergences import divergencias
 from reconciliation_assets.assets.internal_snapshot import base_interna_snapshot
 from reconciliation_assets.assets.raw_files import arquivos_fornecedor
@@ -12,11 +13,12 @@ from reconciliation_assets.assets.report import relatorio_diario
 from reconciliation_assets.assets.summary import resumo_conciliacao
 from reconciliation_assets.assets.validated import validacao
 from reconciliation_assets.checkpoint import checkpoint_step_done, checkpoint_step_failed
-from reconciliation_assets.contract import JOB_NAME
+from reconciliation_assets.contract import AUDIT_JOB_NAME, JOB_NAME
 from reconciliation_assets.partitions import daily_partitions
 from reconciliation_assets.resources_config import build_resources
 from schedules.safety_net import build_safety_net_schedule
 from sensors.alerts import ALERT_SENSORS
+from sensors.audit import auditoria_apos_publicacao
 from sensors.ingress import ingresso_fornecedor
 
 # The checkpoint hooks ride on the assets themselves, so every run that materialises them writes
@@ -37,11 +39,21 @@ MAX_RUNTIME_SECONDS = 1200  # the 20-minute SLA; also run_monitoring.max_runtime
 
 daily_reconciliation = dg.define_asset_job(
     JOB_NAME,
-    selection=dg.AssetSelection.assets(*ASSETS),
+    # The GE audit is not part of the day's run: it reads what the run published, in its own run.
+    selection=dg.AssetSelection.assets(*ASSETS) - dg.AssetSelection.checks(expectativas_divergencias),
     partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
     description="Concilia uma data de ponta a ponta: arquivos → validação → base interna → divergências e pendências → resumo → relatório diário.",
     tags={dg.MAX_RUNTIME_SECONDS_TAG: MAX_RUNTIME_SECONDS},
+)
+
+
+auditoria_expectativas = dg.define_asset_job(
+    AUDIT_JOB_NAME,
+    selection=dg.AssetSelection.checks(expectativas_divergencias),
+    partitions_def=daily_partitions,  # a checks-only selection has no asset to infer it from
+    executor_def=dg.in_process_executor,
+    description="Auditoria Great Expectations de uma data publicada (sensor auditoria_apos_publicacao).",
 )
 
 
@@ -55,10 +67,11 @@ def build_defs() -> dg.Definitions:
     return dg.Definitions(
         executor=dg.in_process_executor,
         assets=with_freshness_policies(ASSETS, resources["deadlines"]),
-        jobs=[daily_reconciliation],
+        asset_checks=[expectativas_divergencias],
+        jobs=[daily_reconciliation, auditoria_expectativas],
         resources=resources,
         schedules=[build_safety_net_schedule(daily_reconciliation, resources["deadlines"])],
-        sensors=[ingresso_fornecedor, *ALERT_SENSORS],
+        sensors=[ingresso_fornecedor, auditoria_apos_publicacao, *ALERT_SENSORS],
     )
 
 

@@ -35,6 +35,7 @@ import dagster as dg
 
 from reconciliation_assets import clock
 from reconciliation_assets.contract import (
+    AUDIT_JOB_NAME,
     BACKFILL_TAG,
     FAILURE_SENT_TAG,
     JOB_NAME,
@@ -85,6 +86,8 @@ __all__ = [
 ]
 
 RUN_ALERT_JOBS = {JOB_NAME, "__ASSET_JOB"}
+# A failed audit run (it could not read what was published) is alerted too; its success is not news.
+FAILURE_ALERT_JOBS = RUN_ALERT_JOBS | {AUDIT_JOB_NAME}
 BACKFILL_QUIET_CHECKS = {SLA_PUBLICACAO, PUBLICADA_NO_PRAZO}
 
 
@@ -93,7 +96,10 @@ def _now_iso() -> str:
 
 
 def finished_runs_of(
-    instance: dg.DagsterInstance, state: AlertCursor, status: dg.DagsterRunStatus
+    instance: dg.DagsterInstance,
+    state: AlertCursor,
+    status: dg.DagsterRunStatus,
+    jobs: set[str] = RUN_ALERT_JOBS,
 ) -> list[Any]:
     """This project's runs that finished with ``status`` since the cursor (moves the cursor).
 
@@ -105,9 +111,7 @@ def finished_runs_of(
     for record in records:
         state.after = max(state.after or 0.0, record.update_timestamp.timestamp())
     return [
-        r.dagster_run
-        for r in records
-        if r.dagster_run.status == status and r.dagster_run.job_name in RUN_ALERT_JOBS
+        r.dagster_run for r in records if r.dagster_run.status == status and r.dagster_run.job_name in jobs
     ]
 
 
@@ -126,7 +130,7 @@ def alerta_falha_execucao(
     state = AlertCursor.load(context.cursor)
     resent = state.retry_pending(notifier, context.log)
     sent = 0
-    for run in finished_runs_of(context.instance, state, dg.DagsterRunStatus.FAILURE):
+    for run in finished_runs_of(context.instance, state, dg.DagsterRunStatus.FAILURE, FAILURE_ALERT_JOBS):
         if run.tags.get(FAILURE_SENT_TAG) or state.seen(f"falha:{run.run_id}"):
             continue
         if about_to_retry(run, context.instance):

@@ -256,6 +256,20 @@ def run_day(instance, day: str, tags: dict[str, str] | None = None):
     )
 
 
+def run_audit(instance, day: str, tags: dict[str, str] | None = None):
+    """The Great Expectations audit of ``day``'s publication, as the sensor launches it (its own run)."""
+    from reconciliation_assets.contract import AUDIT_JOB_NAME, PARTITION_TAG
+    from reconciliation_assets.definitions import build_defs
+
+    return (
+        build_defs()
+        .resolve_job_def(AUDIT_JOB_NAME)
+        .execute_in_process(
+            instance=instance, raise_on_error=False, tags={PARTITION_TAG: day, **(tags or {})}
+        )
+    )
+
+
 def check_results(result) -> dict[str, object]:
     """check name -> AssetCheckEvaluation of an in-process result."""
     return {

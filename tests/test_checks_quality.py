@@ -16,19 +16,21 @@ import pytest
 
 from checks.deadlines import deadline_check, earlier_publications, sla_check
 from checks.quality import (
-    EXPECTATIVAS_DIVERGENCIAS,
     divergence_rate,
     quarantine_rate,
     validated_schema_check,
 )
 from reconciliation_assets.assets.common import ARRIVAL_TAG
+from reconciliation_assets.contract import CONTRATO_DIVERGENCIAS, EXPECTATIVAS_DIVERGENCIAS
 from resources.settings import Deadlines
+from sensors.audit import auditoria_apos_publicacao
 from tests.receivers import (
     check_results,
     local_day,
     matching_day,
     pin_clock,
     published,
+    run_audit,
     run_day,
     write_day,
 )
@@ -45,7 +47,7 @@ ALL_CHECKS = {
     "casamento_csv",
     "casamento_base",
     "plausibilidade",
-    "expectativas_divergencias",
+    "contrato_divergencias",
     "taxa_divergencia",
     "sla_publicacao",
     "publicada_no_prazo",
@@ -78,9 +80,25 @@ def test_a_healthy_day_passes_every_check_and_publishes(recon_env, instance, mon
     checks = check_results(result)
     assert set(checks) == ALL_CHECKS
     assert {n for n, c in checks.items() if not c.passed} == set()
-    ge = checks[EXPECTATIVAS_DIVERGENCIAS]
-    assert meta(ge, "ge_expectativas") == meta(ge, "ge_sucesso") == 33
+    contract = checks[CONTRATO_DIVERGENCIAS]
+    assert (contract.severity, contract.blocking) == (ERROR, True)
+    assert meta(contract, "expectativas") == meta(contract, "atendidas") == 33
+    assert meta(contract, "linhas_verificadas") == 0  # every row of the (empty) table
     assert published(recon_env, "divergencias", day) and published(recon_env, "resumo_conciliacao", day)
+
+    # The publication asks for its Great Expectations audit: a run of its own, after the day's run.
+    tick = auditoria_apos_publicacao(dg.build_sensor_context(instance=instance))
+    assert [(r.run_key, r.tags["dagster/partition"]) for r in tick.run_requests] == [
+        (f"{day}@{result.run_id}", day)
+    ]
+    audit = run_audit(instance, day)
+    assert audit.success
+    ge = check_results(audit)[EXPECTATIVAS_DIVERGENCIAS]
+    assert (ge.passed, ge.blocking, ge.partition) == (True, False, day)
+    assert meta(ge, "expectativas") == meta(ge, "atendidas") == 33
+    # Read back, the sensor has nothing new to request.
+    again = auditoria_apos_publicacao(dg.build_sensor_context(instance=instance, cursor=tick.cursor))
+    assert again.run_requests == []
 
 
 # ---- non-blocking checks: they fail, alert, and the day is still published ------------------------------
@@ -279,7 +297,7 @@ def test_pandera_reports_types_nulls_and_the_date_window(tmp_path):
     assert any(k.startswith("data:in_range") for k in by_check)
 
 
-def test_great_expectations_contract_blocks_a_bad_divergence_table(recon_env, instance, monkeypatch):
+def test_the_contract_blocks_a_bad_divergence_table_on_every_row(recon_env, instance, monkeypatch):
     import reconciliation_assets.assets.divergences as module
 
     real = module.compute_divergences
@@ -299,17 +317,49 @@ def test_great_expectations_contract_blocks_a_bad_divergence_table(recon_env, in
     result = run_day(instance, DAY)
     assert not result.success
     checks = check_results(result)
-    ge = checks[EXPECTATIVAS_DIVERGENCIAS]
-    assert (ge.passed, ge.severity, ge.blocking) == (False, ERROR, True)
-    failed = {(r["expectativa"], r["coluna"]) for r in meta(ge, "ge_falhas_detalhe")}
+    contract = checks[CONTRATO_DIVERGENCIAS]
+    assert (contract.passed, contract.severity, contract.blocking) == (False, ERROR, True)
+    failed = {(r["expectativa"], r["coluna"], r["inesperados"]) for r in meta(contract, "falhas_detalhe")}
+    assert failed == {
+        ("expect_column_values_to_be_in_set", "severidade", 2),  # the duplicate keeps its own
+        ("expect_compound_columns_to_be_unique", "ordem_id,tipo_divergencia", 2),
+    }
+    assert meta(contract, "linhas_verificadas") == 3
+    assert "expect_table_columns_to_match_ordered_list" in meta(contract, "resultados")
+    assert checks["saldo_explicado"].passed  # the books balance: only the contract failed
+    assert not published(recon_env, "divergencias", DAY)
+    # Nothing was published, so there is nothing to audit.
+    tick = auditoria_apos_publicacao(dg.build_sensor_context(instance=instance))
+    assert tick.run_requests == []
+
+
+def test_the_great_expectations_audit_fails_on_a_published_table_without_blocking(recon_env, instance):
+    lines, base = matching_day(DAY, 10)
+    write_day(recon_env, DAY, lines, base[:-2])
+    assert run_day(instance, DAY).success
+    # Something outside the pipeline damaged the published table (the audit exists for this).
+    rewrite_parquet(
+        recon_env / "output" / "divergencias" / f"data_referencia={DAY}" / "part-0.parquet",
+        "SELECT * REPLACE ('URGENTE' AS severidade) FROM {t} UNION ALL (SELECT * FROM {t} LIMIT 1)",
+    )
+    audit = run_audit(instance, DAY)
+    assert audit.success  # a failed audit is a failed check, alerted by alerta_checagens; the run is fine
+    ge = check_results(audit)[EXPECTATIVAS_DIVERGENCIAS]
+    assert (ge.passed, ge.severity, ge.blocking) == (False, ERROR, False)
+    failed = {(r["expectativa"], r["coluna"]) for r in meta(ge, "falhas_detalhe")}
     assert failed == {
         ("expect_column_values_to_be_in_set", "severidade"),
         ("expect_compound_columns_to_be_unique", "ordem_id,tipo_divergencia"),
     }
     assert meta(ge, "linhas_amostra") == meta(ge, "linhas_total") == 3
-    assert "expect_table_columns_to_match_ordered_list" in meta(ge, "ge_resultados")
-    assert checks["saldo_explicado"].passed  # the books balance: only the contract failed
-    assert not published(recon_env, "divergencias", DAY)
+
+
+def test_the_audit_of_an_unpublished_date_says_so(recon_env, instance):
+    audit = run_audit(instance, DAY)
+    ge = check_results(audit)[EXPECTATIVAS_DIVERGENCIAS]
+    assert (ge.passed, ge.severity) == (False, WARN)
+    assert ge.description == f"{DAY} não está publicada: não há tabela para auditar."
+    assert meta(ge, "publicada") is False
 
 
 # ---- time: the SLA and the per-date deadline ---------------------------------------------------------

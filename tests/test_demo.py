@@ -31,6 +31,9 @@ def test_recon_demo_runs_a_day_with_no_configuration_and_publishes_the_truth(tmp
     assert "3/3 pronto em" in out and "diferenca_nao_explicada      0.00" in out
     # An old date run by hand is not measured against its deadline: nothing to warn about.
     assert "atenção: checagem" not in out
+    # The Great Expectations audit of the publication ran after it, in its own run.
+    assert "auditoria Great Expectations (run " in out
+    assert "33 de 33 expectativas atendidas na amostra (Great Expectations)" in out
     assert "PreviewWarning" not in done.stderr
     truth = json.loads((tmp_path / "recon_data" / f"ground_truth_{DAY}.json").read_text())
     published = (

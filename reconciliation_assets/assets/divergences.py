@@ -18,6 +18,7 @@ from checks.deadlines import (
     not_applicable,
     sla_check,
 )
+from checks.expectations import contract_gate
 from checks.invariants import DIVERGENCIAS_CHECKS, divergence_invariants
 from checks.plausibility import (
     PLAUSIBILITY_CHECKS,
@@ -26,7 +27,7 @@ from checks.plausibility import (
     plausibility_check,
     released_by_operator,
 )
-from checks.quality import DIVERGENCIAS_QUALITY_CHECKS, divergence_rate, divergences_expectations_check
+from checks.quality import DIVERGENCIAS_QUALITY_CHECKS, divergence_rate
 from reconciliation_assets import clock, schemas
 from reconciliation_assets.assets.common import ARRIVAL_TAG, GROUP, OWNERS, TAGS, StageTimer
 from reconciliation_assets.breaks import (
@@ -209,7 +210,7 @@ def _divergences(
     results = [
         *divergence_invariants(resumo),
         gate,
-        divergences_expectations_check(paths.divergencias, resumo, context.run_id, engine),
+        contract_gate(paths.divergencias, paths.resumo, context.run_id, engine),
         chain_check(breaks, previous.data_referencia),
     ]
     publish = all(r.passed for r in results)

@@ -10,7 +10,7 @@ import duckdb
 
 from checks.invariants import unique_internal_ids
 from tests.chain import HEADER, csv, make_base
-from tests.receivers import check_results, published, run_day
+from tests.receivers import check_results, published, run_audit, run_day
 
 pytest_plugins = ["tests.receivers"]
 DAY = "2024-03-10"
@@ -70,7 +70,7 @@ def test_values_at_the_decimal_limits_are_published_exactly(recon_env, instance)
     result = run_day(instance, DAY, tags=RELEASED)
     checks = check_results(result)
     assert result.success, {k: c.passed for k, c in checks.items()}
-    assert checks["expectativas_divergencias"].passed and checks["saldo_explicado"].passed
+    assert checks["contrato_divergencias"].passed and checks["saldo_explicado"].passed
     rows = duckdb.sql(
         f"SELECT ordem_id, tipo_divergencia, valor_csv, valor_base, valor_diferenca, detalhes, typeof(valor_diferenca) "
         f"FROM read_parquet('{recon_env}/output/divergencias/*/*.parquet') ORDER BY ALL"
@@ -129,10 +129,13 @@ def test_uniqueness_check_renders_a_null_sample_and_fails_on_a_single_null():
     assert unique_internal_ids(rows=2, distinct_ids=2, sample=[]).passed
 
 
-def test_great_expectations_accepts_the_top_of_decimal_18_2(recon_env, instance):
-    """No difference beyond decimal(18,2) here: only the GE money check is exercised (it compared floats)."""
+def test_the_contract_and_its_audit_accept_the_top_of_decimal_18_2(recon_env, instance):
+    """No difference beyond decimal(18,2) here: only the money expectations are exercised, by the SQL
+    gate and by Great Expectations' audit (which once compared floats: 9999999999999999.99 -> 1e16)."""
     _write(recon_env, csv(f"F1;O1;Ana;A1;2024-03-09;{MAX}").encode(), [])
     result = run_day(instance, DAY, tags=RELEASED)
     checks = check_results(result)
-    assert checks["expectativas_divergencias"].passed
+    assert checks["contrato_divergencias"].passed
     assert result.success and published(recon_env, "divergencias", DAY)
+    audit = check_results(run_audit(instance, DAY))["expectativas_divergencias"]
+    assert audit.passed and audit.metadata["linhas_total"].value == 1
