@@ -145,7 +145,7 @@ def _row(batch: str, rule: Expectation, unexpected: Any, examples: list[Any]) ->
         "lote": batch,
         "expectativa": rule.type,
         "coluna": rule.label,
-        "sucesso": unexpected == 0,
+        "sucesso": unexpected == 0,  # a text (e.g. "coluna ausente") is a failure
         "inesperados": unexpected,
         "exemplos": ", ".join(str(s) for s in shown) or "-",
     }
@@ -157,10 +157,19 @@ def _sql_results(
     """Evaluate ``rules`` on every row of ``relation``: one scan for the row rules, one grouping per
     uniqueness rule, a bounded read of examples for the rules that failed."""
     columns = [name for (name,) in runner.query(f"SELECT column_name FROM (DESCRIBE {relation})")]
+    # A rule on a column the file lacks fails on its own line (the column-order rule says why)
+    # instead of breaking the query of every other rule.
+    missing = {
+        i
+        for i, r in enumerate(rules)
+        if r.type != "expect_table_columns_to_match_ordered_list"
+        and not {c for c in (r.column, *r.columns) if c} <= set(columns)
+    }
     row_rules = {
         i: _violation(r, f"p{i}")
         for i, r in enumerate(rules)
-        if r.type
+        if i not in missing
+        and r.type
         not in (
             "expect_table_columns_to_match_ordered_list",
             "expect_compound_columns_to_be_unique",
@@ -174,6 +183,9 @@ def _sql_results(
     results = []
     for i, rule in enumerate(rules):
         examples: list[Any] = []
+        if i in missing:
+            results.append(_row(batch, rule, "coluna ausente", []))
+            continue
         if rule.type == "expect_table_columns_to_match_ordered_list":
             bad = 0 if columns == list(rule.columns) else 1
             if bad:

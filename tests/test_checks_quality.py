@@ -463,3 +463,44 @@ def test_an_old_date_published_now_missed_its_deadline(recon_env, instance):
     assert (deadline.passed, deadline.severity) == (False, ERROR)
     assert meta(deadline, "prazo") == "2024-03-11T07:20:00-03:00"
     assert published(recon_env, "divergencias", DAY)
+
+
+def test_the_contract_reports_a_missing_column_on_its_own_rules(tmp_path):
+    """A table that lost a column fails the column rules, each on its own line; the others still run."""
+    from checks.expectations import DIVERGENCIAS_COLUMNS, contract_gate
+    from reconciliation_assets.engine.sql_models import EngineSettings
+
+    values = {
+        "ordem_id": "'O1'",
+        "tipo_divergencia": "'TIPO_1'",
+        "hash_linha": "repeat('a', 64)",
+        "detalhes": "'campo=valor'",
+        "job_id": "'run-1'",
+        "timestamp": "TIMESTAMPTZ '2024-03-10 10:00:00+00'",
+        "valor_csv": "1.50::DECIMAL(18,2)",
+        "valor_base": "NULL::DECIMAL(18,2)",
+        "valor_diferenca": "NULL::DECIMAL(19,2)",
+    }
+    columns = [c for c in DIVERGENCIAS_COLUMNS if c != "severidade"]
+    select = ", ".join(f"{values.get(c, 'NULL::VARCHAR')} AS {c}" for c in columns)
+    divergencias, resumo = tmp_path / "d.parquet", tmp_path / "r.parquet"
+    duckdb.sql(f"COPY (SELECT {select}) TO '{divergencias}' (FORMAT parquet)")
+    duckdb.sql(f"COPY (SELECT 0.5 AS taxa_divergencia, 1 AS arquivos) TO '{resumo}' (FORMAT parquet)")
+    result = contract_gate(divergencias, resumo, "run-1", EngineSettings(temp_dir=str(tmp_path / "tmp")))
+    assert not result.passed
+    failed = {
+        (r["lote"], r["expectativa"], r["coluna"], r["inesperados"]) for r in meta(result, "falhas_detalhe")
+    }
+    missing = {(lote, e, c) for lote, e, c, n in failed if n == "coluna ausente"}
+    assert ("divergencias", "expect_column_values_to_not_be_null", "severidade") in missing
+    assert ("divergencias", "expect_column_values_to_be_in_set", "severidade") in missing
+    assert (
+        "divergencias",
+        "expect_table_columns_to_match_ordered_list",
+        ",".join(DIVERGENCIAS_COLUMNS[:3]),
+        1,
+    ) in failed
+    # The summary lacks most counts: each is its own missing-column failure; the rate is checked.
+    assert ("resumo", "expect_column_values_to_be_between", "linhas_csv") in missing
+    assert not any(c == "taxa_divergencia" for _, _, c, _ in failed)
+    assert meta(result, "linhas_verificadas") == 1

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
+from reconciliation_assets.contract import AUDIT_JOB_NAME, JOB_NAME
 from tests.receivers import matching_day, write_day
 from tests.servers import wait_for
 from tests.test_daemon_start import ROOT, _home, _stop
@@ -47,8 +48,8 @@ def _sensor_ticks(instance: dg.DagsterInstance) -> list:
     return instance.get_ticks(states[0].instigator_origin_id, states[0].selector_id, limit=20)
 
 
-def _runs_for(instance: dg.DagsterInstance, day: str) -> list:
-    return instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": day}))
+def _runs_for(instance: dg.DagsterInstance, day: str, job: str = JOB_NAME) -> list:
+    return instance.get_runs(filters=dg.RunsFilter(job_name=job, tags={"dagster/partition": day}))
 
 
 def test_daemon_killed_mid_tick_gives_exactly_one_run_per_file_version(recon_env, tmp_path):
@@ -83,6 +84,16 @@ def test_daemon_killed_mid_tick_gives_exactly_one_run_per_file_version(recon_env
         runs = _runs_for(instance, day)
         assert len(runs) == 1, [(r.run_id, r.tags.get("dagster/run_key")) for r in runs]
         assert runs[0].tags["dagster/run_key"].startswith(f"{day}/transacoes.csv@")
+        # Its publication gets one Great Expectations audit, in a run of its own, from the daemon.
+        audits = wait_for(
+            lambda: [
+                r for r in _runs_for(instance, day, AUDIT_JOB_NAME) if r.status == dg.DagsterRunStatus.SUCCESS
+            ],
+            120,
+            "the publication's audit run",
+            log,
+        )
+        assert [r.tags["dagster/run_key"] for r in audits] == [f"{day}@{runs[0].run_id}"]
 
         # A replaced file is a new version: exactly one more run.
         csv = recon_env / "ingress" / day / "transacoes.csv"
