@@ -96,7 +96,11 @@ def scalar_fields(metadata: dict[str, Any], limit: int = MAX_CHECK_FIELDS) -> di
         if key.startswith("dagster/") or key == "severidade_alerta":
             continue
         value = metadata_value(raw)
-        if isinstance(value, float):
+        if isinstance(value, bool):  # before the numbers: a bool is an int
+            text = "sim" if value else "não"
+        elif isinstance(value, float) and ("taxa" in key or key == "limite"):  # rates and their limits
+            text = f"{value:.2%}"
+        elif isinstance(value, float):
             text = f"{value:.6g}"
         elif isinstance(value, dict | list):
             text = json.dumps(value, ensure_ascii=False, default=str)

@@ -218,11 +218,11 @@ def test_a_gate_failure_is_critical_with_its_codes_and_figures():
         ("plausibilidade.linhas_validas", "5"),
         ("plausibilidade.linhas_base_escopo", "0"),
         ("plausibilidade.casadas", "0"),
-        ("plausibilidade.taxa_casamento", "0"),
-        ("plausibilidade.piso_taxa_casamento", "0.5"),
-        ("plausibilidade.taxa_divergencia", "1"),
-        ("plausibilidade.teto_taxa_divergencia", "0.9"),
-        ("plausibilidade.liberado_por_operador", "False"),
+        ("plausibilidade.taxa_casamento", "0.00%"),
+        ("plausibilidade.piso_taxa_casamento", "50.00%"),
+        ("plausibilidade.taxa_divergencia", "100.00%"),
+        ("plausibilidade.teto_taxa_divergencia", "90.00%"),
+        ("plausibilidade.liberado_por_operador", "não"),
         ("plausibilidade.entradas_iguais_a_publicada", "sem publicação anterior"),
     ]
 
@@ -427,8 +427,8 @@ def test_a_check_alert_takes_its_severity_and_reason_from_the_metadata():
         campos={
             "Checagem": "quarentena/taxa_quarentena",
             "Resultado": "falhou (ERROR)",
-            "taxa_quarentena": "0.07",
-            "limite": "0.05",
+            "taxa_quarentena": "7.00%",
+            "limite": "5.00%",
         },
         proximo_passo="Abra a checagem na UI (aba Checks do ativo) para os detalhes e exemplos.",
         chave=f"checagem:{RUN_ID}:quarentena:taxa_quarentena:{DAY}",
