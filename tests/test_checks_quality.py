@@ -504,3 +504,24 @@ def test_the_contract_reports_a_missing_column_on_its_own_rules(tmp_path):
     assert ("resumo", "expect_column_values_to_be_between", "linhas_csv") in missing
     assert not any(c == "taxa_divergencia" for _, _, c, _ in failed)
     assert meta(result, "linhas_verificadas") == 1
+
+
+def test_a_new_deployment_audits_only_the_last_days_publications(recon_env, instance, monkeypatch):
+    lines, base = matching_day(DAY, 5)
+    write_day(recon_env, DAY, lines, base)
+    result = run_day(instance, DAY)
+    assert result.success
+    # The sensor's first tick (no cursor) two days after that publication: history is not re-audited,
+    # and the cursor moves past it.
+    pin_clock(monkeypatch, datetime.now(tz=UTC) + timedelta(days=2))
+    first = auditoria_apos_publicacao(dg.build_sensor_context(instance=instance))
+    assert first.run_requests == [] and first.cursor is not None
+    # A later publication (the clock back to now) is audited.
+    pin_clock(monkeypatch)
+    assert run_day(instance, DAY).success
+    second = auditoria_apos_publicacao(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    assert [r.run_key for r in second.run_requests] == [f"{DAY}@{second_run_id(instance)}"]
+
+
+def second_run_id(instance) -> str:
+    return instance.get_runs(limit=1)[0].run_id
