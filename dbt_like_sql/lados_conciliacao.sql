@@ -3,11 +3,9 @@
 -- ordem_ids add up to those of their union: resumo_conciliacao.sql sums the rows it is given.
 -- Inputs: validadas, base_interna, divergencias (the same ordem_ids on all three). The internal side
 -- is the snapshot as taken: its scope (SPEC 4) is defined once, in base_bruta.sql.
+-- validadas and base_interna are named in each subquery (no CTE over them): DuckDB materialises a CTE
+-- read more than once, which here would copy both sides' rows to memory (and spill) to count them.
 with
-
-csv as (select * from validadas),
-
-base_escopo as (select * from base_interna),
 
 div as (select * from divergencias),
 
@@ -30,11 +28,11 @@ contagens as (
 
 lados as (
     select
-        (select count(*) from base_escopo) as linhas_base_escopo,
-        (select count(*) from csv inner join base_escopo using (ordem_id)) as casadas,
-        (select count(*) from (select ordem_id from csv union select ordem_id from base_escopo)) as ordens_em_escopo,
-        (select coalesce(sum(valor), 0) from csv) as total_csv,
-        (select coalesce(sum(valor), 0) from base_escopo) as total_base_escopo
+        (select count(*) from base_interna) as linhas_base_escopo,
+        (select count(*) from validadas inner join base_interna using (ordem_id)) as casadas,
+        (select count(*) from (select ordem_id from validadas union select ordem_id from base_interna)) as ordens_em_escopo,
+        (select coalesce(sum(valor), 0) from validadas) as total_csv,
+        (select coalesce(sum(valor), 0) from base_interna) as total_base_escopo
 )
 
 select

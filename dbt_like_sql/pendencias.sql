@@ -24,10 +24,12 @@ abertas_antes as (
     select * from pendencias_anteriores where situacao in ('NOVA', 'RECORRENTE', 'EM_ABERTO')
 ),
 
+-- D's scope is asked only about breaks open before that D does not show again, so it is looked up
+-- for those ordem_ids alone (a semi join on P's, small), not built for every ordem_id of the day.
 escopo as (
-    select ordem_id from validadas
+    select ordem_id from validadas where ordem_id in (select ordem_id from abertas_antes)
     union
-    select ordem_id from base_interna
+    select ordem_id from base_interna where ordem_id in (select ordem_id from abertas_antes)
 ),
 
 cruzadas as (

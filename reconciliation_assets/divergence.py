@@ -12,6 +12,7 @@ from reconciliation_assets import clock
 from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.engine.buckets import (
     BucketedDay,
+    BucketRun,
     bucket_count,
     file_identity,
     parquet_rows,
@@ -104,13 +105,44 @@ def _divergences_by_bucket(
     job_id: str,
     computed_at: datetime,
 ) -> None:
-    """DuckDB: divergences and the summary's facts bucket by bucket of ordem_id (engine/buckets.py)."""
+    """DuckDB: divergences and the summary's facts bucket by bucket of ordem_id (engine/buckets.py).
+
+    Each bucketed model runs on a connection of its own, closed after it: a model's joins leave their
+    memory in the connection's allocator, which the next model's peak would otherwise add to.
+    """
     n = bucket_count(max(parquet_rows(p) for p in sides.values()), engine.buckets)
+    fingerprint = {relation: file_identity(source) for relation, source in sides.items()}
+    # The day's coverage, already computed on the step's connection (one row of two dates).
+    ((start, end),) = runner.query("SELECT inicio, fim FROM cobertura")
+    with ModelRunner(engine) as own:
+        own.con.execute(
+            "CREATE TEMP TABLE cobertura AS SELECT cast($inicio AS date) AS inicio, cast($fim AS date) AS fim",
+            {"inicio": start, "fim": end},
+        )
+        divergences = _divergences_parts(
+            own, paths, sides, n, fingerprint, severity_high, severity_medium, job_id, computed_at
+        )
+    # The summary's counts and sums, bucket by bucket too (additive over disjoint ordem_ids),
+    # each bucket's next to its own divergences.
+    with ModelRunner(engine) as own:
+        _facts_by_bucket(own, paths, sides, n, fingerprint, divergences)
+
+
+def _divergences_parts(
+    runner: ModelRunner,
+    paths: DayPaths,
+    sides: dict[str, Path],
+    n: int,
+    fingerprint: dict[str, Any],
+    severity_high: Decimal,
+    severity_medium: Decimal,
+    job_id: str,
+    computed_at: datetime,
+) -> BucketRun:
     day = BucketedDay(runner, n, paths.baldes)
     for relation, source in sides.items():
         day.add(relation, source)
-    fingerprint = {relation: file_identity(source) for relation, source in sides.items()}
-    divergences = run_model_by_bucket(
+    return run_model_by_bucket(
         runner,
         day,
         model="divergencias",
@@ -123,8 +155,19 @@ def _divergences_by_bucket(
         parts_dir=paths.baldes / "divergencias",
         fingerprint=fingerprint,
     )
-    # The summary's counts and sums, bucket by bucket too (additive over disjoint ordem_ids),
-    # each bucket's next to its own divergences.
+
+
+def _facts_by_bucket(
+    runner: ModelRunner,
+    paths: DayPaths,
+    sides: dict[str, Path],
+    n: int,
+    fingerprint: dict[str, Any],
+    divergences: BucketRun,
+) -> None:
+    day = BucketedDay(runner, n, paths.baldes)
+    for relation, source in sides.items():
+        day.add(relation, source)
     run_model_by_bucket(
         runner,
         day,

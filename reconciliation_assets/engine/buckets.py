@@ -321,7 +321,18 @@ def combine(
     DuckDB's Parquet writer lays pages out by the chunks it is fed, so the parts are re-cut into
     batches of exactly one vector (2048 rows) across part boundaries: the file's bytes then depend
     only on its rows, not on how many parts they came from.
+
+    On a connection of its own (the runner's settings), closed at the end: the ordered write leaves
+    a few hundred MB in DuckDB's allocator at 10M rows, which the runner's next bucketed model would
+    otherwise hold on top of its own peak.
     """
+    with ModelRunner(runner.settings) as own:
+        return _combine(own, parts, out, stamp)
+
+
+def _combine(
+    runner: ModelRunner, parts: Sequence[Path], out: Path, stamp: Mapping[str, tuple[str, Any]]
+) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     schema = pq.read_schema(parts[0])
     names = {column: f"carimbo_{i}" for i, column in enumerate(stamp)}

@@ -69,6 +69,7 @@ class ModelRunner:
     """One DuckDB connection with the macros loaded and the inputs of a step registered."""
 
     def __init__(self, settings: EngineSettings):
+        self.settings = settings
         Path(settings.temp_dir).mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(":memory:")
         self.con.execute(f"SET memory_limit = {sql_literal(settings.memory_limit)}")
