@@ -21,11 +21,13 @@ import pytest
 import sensors.ingress as ingress
 from reconciliation_assets.assets.common import ARRIVAL_TAG
 from reconciliation_assets.cli import main as recon
+from reconciliation_assets.contract import EXPECTATIVAS_DIVERGENCIAS
 from reconciliation_assets.definitions import build_defs
 from reconciliation_assets.publication import TableFile, publish_day
 from resources.storage import ReconStorage
 from sensors.ingress import CHANGED_FILES_TAG, FILE_TAG
 from tests import servers
+from tests.receivers import check_results, run_audit
 from tests.servers import s3_client
 
 # The server fixtures (tests/servers.py), imported into this module.
@@ -168,6 +170,13 @@ def test_csv_on_s3_runs_against_postgres_and_publishes_to_s3_like_the_local_path
         )
         assert snapshot_meta["origem"].value.startswith("postgresql+psycopg2://socket/")
         assert snapshot_meta["dagster/row_count"].value == truth["linhas_base_escopo"]
+
+        # 4b. The publication's Great Expectations audit reads the published table back from S3.
+        audit = run_audit(instance, DAY)
+        assert audit.success, [str(e.message) for e in audit.all_events if e.is_failure]
+        ge = check_results(audit)[EXPECTATIVAS_DIVERGENCIAS]
+        assert ge.passed, ge.description
+        assert ge.metadata["linhas_total"].value == sum(truth["divergencias"].values())
 
         # 5. A second tick asks for nothing; a changed file asks for exactly one new run.
         second = sensor_tick(defs, instance, first.cursor)
