@@ -193,6 +193,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"3/3 pronto em {elapsed:.1f}s (run {result.run_id}).")
     # What the UI shows in red for this run, said here too (e.g. yesterday's deadline, 07:20 local,
     # has passed when the demo runs later in the day: publicada_no_prazo fails, truthfully).
+    if not audit.success:
+        audit_failures = [str(e.message) for e in audit.all_events if e.is_failure]
+        print("atenção: a auditoria Great Expectations não rodou: " + "; ".join(audit_failures)[:500])
     for event in [*result.all_events, *audit.all_events]:
         check = event.event_specific_data
         if isinstance(check, dg.AssetCheckEvaluation) and not check.passed:

@@ -32,16 +32,23 @@ PUBLISHED_BY_TAG = "recon/publicada_pelo_job"
 )
 def auditoria_apos_publicacao(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     after = int(context.cursor) if context.cursor and context.cursor.isdigit() else None
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey("divergencias"), after_storage_id=after),
-        limit=BATCH,
-        ascending=True,
-    ).records
-    since = (clock.now() - FIRST_TICK_LOOKBACK).timestamp() if after is None else None
+    # The first tick starts from the newest materializations (and keeps only the last day's), so
+    # the cursor lands past the whole history; later ticks read forward from the cursor.
+    records = list(
+        context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("divergencias"), after_storage_id=after),
+            limit=BATCH,
+            ascending=after is not None,
+        ).records
+    )
+    if after is None:
+        records.reverse()  # oldest first, like the later ticks
+        since = (clock.now() - FIRST_TICK_LOOKBACK).timestamp()
+        to_audit = [r for r in records if r.timestamp >= since]
+    else:
+        to_audit = records
     requests = []
-    for record in records:
-        if since is not None and record.timestamp < since:
-            continue
+    for record in to_audit:
         event = record.asset_materialization
         published = event is not None and getattr(event.metadata.get("publicada"), "value", False) is True
         if published and event is not None and event.partition:

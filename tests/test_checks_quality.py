@@ -507,15 +507,19 @@ def test_the_contract_reports_a_missing_column_on_its_own_rules(tmp_path):
 
 
 def test_a_new_deployment_audits_only_the_last_days_publications(recon_env, instance, monkeypatch):
+    import sensors.audit
+
+    monkeypatch.setattr(sensors.audit, "BATCH", 1)  # a history longer than one tick's read
     lines, base = matching_day(DAY, 5)
     write_day(recon_env, DAY, lines, base)
-    result = run_day(instance, DAY)
-    assert result.success
-    # The sensor's first tick (no cursor) two days after that publication: history is not re-audited,
-    # and the cursor moves past it.
+    assert run_day(instance, DAY).success and run_day(instance, DAY).success
+    # The sensor's first tick (no cursor) two days after those publications: history is not
+    # re-audited, and the cursor moves past all of it (not only past the first batch).
     pin_clock(monkeypatch, datetime.now(tz=UTC) + timedelta(days=2))
     first = auditoria_apos_publicacao(dg.build_sensor_context(instance=instance))
     assert first.run_requests == [] and first.cursor is not None
+    again = auditoria_apos_publicacao(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    assert again.run_requests == [] and again.cursor == first.cursor
     # A later publication (the clock back to now) is audited.
     pin_clock(monkeypatch)
     assert run_day(instance, DAY).success
