@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from reconciliation_assets.contract import (
+    AUDIT_JOB_NAME,
     CATALOGO_GLUE,
     PLAUSIBILIDADE,
     PUBLICADA_NO_PRAZO,
@@ -369,8 +370,29 @@ def run_failure_alert(facts: FailureFacts) -> Alert:
     )
 
 
+def audit_failure_alert(facts: FailureFacts) -> Alert:
+    """The GE audit run of a published date failed: D stays published (its contract was checked on
+    every row before), only the after-the-fact audit is missing."""
+    day = facts.run.day
+    return _failure(
+        facts,
+        failure_fields(facts),
+        tipo="falha_auditoria",
+        severidade="HIGH",
+        titulo=f"Auditoria Great Expectations de {day} não rodou",
+        motivo=(_step_causes(facts) if facts.step_errors else first_line(facts.run_failure_message))
+        + ". A data continua publicada: o contrato foi verificado em todas as linhas antes da publicação.",
+        proximo_passo=(
+            f"Corrija a causa e execute de novo o job {AUDIT_JOB_NAME} com a tag dagster/partition={day}."
+        ),
+        runbook=RUNBOOK_CHECK,
+    )
+
+
 def failure_alert(facts: FailureFacts) -> Alert:
     """The one message of a failed run, titled by what happened (first match wins)."""
+    if facts.run.job_name == AUDIT_JOB_NAME:
+        return audit_failure_alert(facts)
     gate = gate_check(facts)
     if gate is not None:
         return gate_alert(facts, gate)

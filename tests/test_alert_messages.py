@@ -582,3 +582,31 @@ def test_a_late_file_is_high_and_a_recovery_is_info():
         "daily-monitoring",
     )
     assert back.proximo_passo == "" and back.checkpoint is False
+
+
+def test_a_failed_audit_run_says_the_date_stays_published():
+    facts = FailureFacts(
+        run=RunFacts(
+            run_id=RUN_ID, job_name="auditoria_expectativas", tags={PARTITION_TAG: DAY}, start=START, end=END
+        ),
+        step_errors=(
+            StepError(
+                "divergencias_expectativas_divergencias",
+                "EndpointConnectionError",
+                "Could not connect to the endpoint URL",
+                ("Could not connect to the endpoint URL",),
+                False,
+            ),
+        ),
+    )
+    alert = failure_alert(facts)
+    assert (alert.tipo, alert.severidade, alert.runbook) == ("falha_auditoria", "HIGH", "failed-check")
+    assert alert.titulo == f"Auditoria Great Expectations de {DAY} não rodou"
+    assert alert.motivo == (
+        "divergencias_expectativas_divergencias: EndpointConnectionError: Could not connect to the endpoint URL. "
+        "A data continua publicada: o contrato foi verificado em todas as linhas antes da publicação."
+    )
+    assert alert.proximo_passo == (
+        f"Corrija a causa e execute de novo o job auditoria_expectativas com a tag dagster/partition={DAY}."
+    )
+    assert alert.chave == f"falha:{RUN_ID}"
