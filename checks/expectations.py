@@ -153,9 +153,10 @@ def _row(batch: str, rule: Expectation, unexpected: Any, examples: list[Any]) ->
 
 def _sql_results(
     runner: ModelRunner, relation: str, batch: str, rules: list[Expectation]
-) -> list[dict[str, Any]]:
-    """Evaluate ``rules`` on every row of ``relation``: one scan for the row rules, one grouping per
-    uniqueness rule, a bounded read of examples for the rules that failed."""
+) -> tuple[int, list[dict[str, Any]]]:
+    """Evaluate ``rules`` on every row of ``relation``: one scan for the row rules (it also counts the
+    rows, returned first), one grouping per uniqueness rule, a bounded read of examples for the rules
+    that failed."""
     columns = [name for (name,) in runner.query(f"SELECT column_name FROM (DESCRIBE {relation})")]
     # A rule on a column the file lacks fails on its own line (the column-order rule says why)
     # instead of breaking the query of every other rule.
@@ -214,7 +215,7 @@ def _sql_results(
                 )
             ]
         results.append(_row(batch, rule, bad, examples))
-    return results
+    return int(total), results
 
 
 def _report(
@@ -254,10 +255,9 @@ def contract_gate(
     with ModelRunner(engine) as runner:
         runner.register_parquet("divergencias_dia", divergencias)
         runner.register_parquet("resumo_dia", resumo)
-        rows = _sql_results(runner, "divergencias_dia", "divergencias", divergencias_contract(job_id))
-        rows += _sql_results(runner, "resumo_dia", "resumo", resumo_contract())
-        (total,) = runner.query("SELECT count(*) FROM divergencias_dia")[0]
-    return _report(CONTRATO_DIVERGENCIAS, rows, "em todas as linhas", linhas_verificadas=int(total))
+        total, rows = _sql_results(runner, "divergencias_dia", "divergencias", divergencias_contract(job_id))
+        rows += _sql_results(runner, "resumo_dia", "resumo", resumo_contract())[1]
+    return _report(CONTRATO_DIVERGENCIAS, rows, "em todas as linhas", linhas_verificadas=total)
 
 
 # ---- executor 2: Great Expectations on a sample of the published table (the audit) ----------------------
@@ -334,13 +334,18 @@ def _describe(result: Any, batch: str) -> dict[str, Any]:
 
 
 def ge_audit(
-    divergencias: Path, resumo: Path, job_id: str, engine: EngineSettings, sample_rows: int = GE_SAMPLE_ROWS
+    divergencias: Path, resumo: Path, engine: EngineSettings, sample_rows: int = GE_SAMPLE_ROWS
 ) -> dg.AssetCheckResult:
-    """The contract's GE suite on a reservoir sample of the published divergences and on the summary."""
+    """The contract's GE suite on a reservoir sample of the published divergences and on the summary.
+
+    The expected ``job_id`` is the published summary's: every published row must carry the run that
+    published the date (the four tables are published together)."""
     with ModelRunner(engine) as runner:
         runner.register_parquet("divergencias_dia", divergencias)
         runner.register_parquet("resumo_dia", resumo)
-        (total,) = runner.query("SELECT count(*) FROM divergencias_dia")[0]
+        ((total, job_id),) = runner.query(
+            "SELECT (SELECT count(*) FROM divergencias_dia), (SELECT any_value(job_id) FROM resumo_dia)"
+        )
         # Money as exact text: pandas would turn decimals into floats (9999999999999999.99 -> 1e16).
         money = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" for c in MONEY_DIGITS)
         sample = runner.con.execute(
@@ -356,7 +361,7 @@ def ge_audit(
     source = context.data_sources.add_pandas("recon")
     rows: list[dict[str, Any]] = []
     for name, frame, rules in (
-        ("divergencias", sample, divergencias_contract(job_id)),
+        ("divergencias", sample, divergencias_contract(str(job_id))),
         ("resumo", summary, resumo_contract()),
     ):
         batch_def = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)

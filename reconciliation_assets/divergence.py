@@ -128,6 +128,14 @@ def _divergences_by_bucket(
         _facts_by_bucket(own, paths, sides, n, fingerprint, divergences)
 
 
+def _bucketed_sides(runner: ModelRunner, n: int, paths: DayPaths, sides: dict[str, Path]) -> BucketedDay:
+    """The day's sides cut into ``n`` buckets on ``runner``'s connection (each model has its own)."""
+    day = BucketedDay(runner, n, paths.baldes)
+    for relation, source in sides.items():
+        day.add(relation, source)
+    return day
+
+
 def _divergences_parts(
     runner: ModelRunner,
     paths: DayPaths,
@@ -139,9 +147,7 @@ def _divergences_parts(
     job_id: str,
     computed_at: datetime,
 ) -> BucketRun:
-    day = BucketedDay(runner, n, paths.baldes)
-    for relation, source in sides.items():
-        day.add(relation, source)
+    day = _bucketed_sides(runner, n, paths, sides)
     return run_model_by_bucket(
         runner,
         day,
@@ -165,9 +171,7 @@ def _facts_by_bucket(
     fingerprint: dict[str, Any],
     divergences: BucketRun,
 ) -> None:
-    day = BucketedDay(runner, n, paths.baldes)
-    for relation, source in sides.items():
-        day.add(relation, source)
+    day = _bucketed_sides(runner, n, paths, sides)
     run_model_by_bucket(
         runner,
         day,

@@ -529,3 +529,39 @@ def test_a_new_deployment_audits_only_the_last_days_publications(recon_env, inst
 
 def second_run_id(instance) -> str:
     return instance.get_runs(limit=1)[0].run_id
+
+
+def test_the_contract_gate_reads_every_row_not_a_sample(tmp_path):
+    """One bad row at the end of 50,000 (a 20k sample would likely miss it) fails the gate, exactly."""
+    from checks.expectations import DIVERGENCIAS_COLUMNS, GE_SAMPLE_ROWS, contract_gate
+    from reconciliation_assets.engine.sql_models import EngineSettings
+
+    rows = 50_000
+    assert rows > 2 * GE_SAMPLE_ROWS
+    values = {
+        "ordem_id": "'O' || i",
+        "tipo_divergencia": "'TIPO_1'",
+        "severidade": "CASE WHEN i = 50000 THEN 'URGENTE' ELSE 'LOW' END",
+        "hash_linha": "repeat('a', 64)",
+        "detalhes": "'campo=valor'",
+        "job_id": "'run-1'",
+        "timestamp": "TIMESTAMPTZ '2024-03-10 10:00:00+00'",
+        "valor_csv": "1.50::DECIMAL(18,2)",
+        "valor_base": "NULL::DECIMAL(18,2)",
+        "valor_diferenca": "NULL::DECIMAL(19,2)",
+        "data": "DATE '2024-03-09'",
+        "data_base": "NULL::DATE",
+    }
+    select = ", ".join(f"{values.get(c, chr(39) + 'x' + chr(39))} AS {c}" for c in DIVERGENCIAS_COLUMNS)
+    divergencias, resumo = tmp_path / "d.parquet", tmp_path / "r.parquet"
+    duckdb.sql(f"COPY (SELECT {select} FROM range(1, {rows} + 1) t(i)) TO '{divergencias}' (FORMAT parquet)")
+    counts = ", ".join(f"0 AS {c}" for c in ("arquivos", "linhas_csv", "linhas_validas", "linhas_quarentena"))
+    duckdb.sql(f"COPY (SELECT 0.5 AS taxa_divergencia, {counts}) TO '{resumo}' (FORMAT parquet)")
+    result = contract_gate(divergencias, resumo, "run-1", EngineSettings(temp_dir=str(tmp_path / "tmp")))
+    failed = [
+        (r["lote"], r["expectativa"], r["coluna"], r["inesperados"], r["exemplos"])
+        for r in meta(result, "falhas_detalhe")
+        if r["inesperados"] != "coluna ausente"  # the toy summary lacks most counts
+    ]
+    assert failed == [("divergencias", "expect_column_values_to_be_in_set", "severidade", 1, "URGENTE")]
+    assert meta(result, "linhas_verificadas") == rows
