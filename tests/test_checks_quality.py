@@ -465,28 +465,40 @@ def test_an_old_date_published_now_missed_its_deadline(recon_env, instance):
     assert published(recon_env, "divergencias", DAY)
 
 
-def test_the_contract_reports_a_missing_column_on_its_own_rules(tmp_path):
-    """A table that lost a column fails the column rules, each on its own line; the others still run."""
+# A divergence table that honours the contract, as SQL per column over `range(...) t(i)`.
+CONTRACT_ROW = {
+    "ordem_id": "'O' || i",
+    "tipo_divergencia": "'TIPO_1'",
+    "severidade": "'LOW'",
+    "hash_linha": "repeat('a', 64)",
+    "detalhes": "'campo=valor'",
+    "job_id": "'run-1'",
+    "timestamp": "TIMESTAMPTZ '2024-03-10 10:00:00+00'",
+    "valor_csv": "1.50::DECIMAL(18,2)",
+    "valor_base": "NULL::DECIMAL(18,2)",
+    "valor_diferenca": "NULL::DECIMAL(19,2)",
+}
+
+
+def gate_on_table(tmp_path, rows: int, summary_sql: str, drop: str = "", **overrides: str):
+    """``contract_gate`` on a table of ``rows`` rows (``CONTRACT_ROW`` with ``overrides``, without the
+    column ``drop``; other columns NULL text) and a summary row selected by ``summary_sql``."""
     from checks.expectations import DIVERGENCIAS_COLUMNS, contract_gate
     from reconciliation_assets.engine.sql_models import EngineSettings
 
-    values = {
-        "ordem_id": "'O1'",
-        "tipo_divergencia": "'TIPO_1'",
-        "hash_linha": "repeat('a', 64)",
-        "detalhes": "'campo=valor'",
-        "job_id": "'run-1'",
-        "timestamp": "TIMESTAMPTZ '2024-03-10 10:00:00+00'",
-        "valor_csv": "1.50::DECIMAL(18,2)",
-        "valor_base": "NULL::DECIMAL(18,2)",
-        "valor_diferenca": "NULL::DECIMAL(19,2)",
-    }
-    columns = [c for c in DIVERGENCIAS_COLUMNS if c != "severidade"]
-    select = ", ".join(f"{values.get(c, 'NULL::VARCHAR')} AS {c}" for c in columns)
+    values = {**CONTRACT_ROW, **overrides}
+    select = ", ".join(f"{values.get(c, 'NULL::VARCHAR')} AS {c}" for c in DIVERGENCIAS_COLUMNS if c != drop)
     divergencias, resumo = tmp_path / "d.parquet", tmp_path / "r.parquet"
-    duckdb.sql(f"COPY (SELECT {select}) TO '{divergencias}' (FORMAT parquet)")
-    duckdb.sql(f"COPY (SELECT 0.5 AS taxa_divergencia, 1 AS arquivos) TO '{resumo}' (FORMAT parquet)")
-    result = contract_gate(divergencias, resumo, "run-1", EngineSettings(temp_dir=str(tmp_path / "tmp")))
+    duckdb.sql(f"COPY (SELECT {select} FROM range(1, {rows} + 1) t(i)) TO '{divergencias}' (FORMAT parquet)")
+    duckdb.sql(f"COPY (SELECT {summary_sql}) TO '{resumo}' (FORMAT parquet)")
+    return contract_gate(divergencias, resumo, "run-1", EngineSettings(temp_dir=str(tmp_path / "tmp")))
+
+
+def test_the_contract_reports_a_missing_column_on_its_own_rules(tmp_path):
+    """A table that lost a column fails the column rules, each on its own line; the others still run."""
+    from checks.expectations import DIVERGENCIAS_COLUMNS
+
+    result = gate_on_table(tmp_path, 1, "0.5 AS taxa_divergencia, 1 AS arquivos", drop="severidade")
     assert not result.passed
     failed = {
         (r["lote"], r["expectativa"], r["coluna"], r["inesperados"]) for r in meta(result, "falhas_detalhe")
@@ -533,31 +545,18 @@ def second_run_id(instance) -> str:
 
 def test_the_contract_gate_reads_every_row_not_a_sample(tmp_path):
     """One bad row at the end of 50,000 (a 20k sample would likely miss it) fails the gate, exactly."""
-    from checks.expectations import DIVERGENCIAS_COLUMNS, GE_SAMPLE_ROWS, contract_gate
-    from reconciliation_assets.engine.sql_models import EngineSettings
+    from checks.expectations import GE_SAMPLE_ROWS
 
     rows = 50_000
     assert rows > 2 * GE_SAMPLE_ROWS
-    values = {
-        "ordem_id": "'O' || i",
-        "tipo_divergencia": "'TIPO_1'",
-        "severidade": "CASE WHEN i = 50000 THEN 'URGENTE' ELSE 'LOW' END",
-        "hash_linha": "repeat('a', 64)",
-        "detalhes": "'campo=valor'",
-        "job_id": "'run-1'",
-        "timestamp": "TIMESTAMPTZ '2024-03-10 10:00:00+00'",
-        "valor_csv": "1.50::DECIMAL(18,2)",
-        "valor_base": "NULL::DECIMAL(18,2)",
-        "valor_diferenca": "NULL::DECIMAL(19,2)",
-        "data": "DATE '2024-03-09'",
-        "data_base": "NULL::DATE",
-    }
-    select = ", ".join(f"{values.get(c, chr(39) + 'x' + chr(39))} AS {c}" for c in DIVERGENCIAS_COLUMNS)
-    divergencias, resumo = tmp_path / "d.parquet", tmp_path / "r.parquet"
-    duckdb.sql(f"COPY (SELECT {select} FROM range(1, {rows} + 1) t(i)) TO '{divergencias}' (FORMAT parquet)")
     counts = ", ".join(f"0 AS {c}" for c in ("arquivos", "linhas_csv", "linhas_validas", "linhas_quarentena"))
-    duckdb.sql(f"COPY (SELECT 0.5 AS taxa_divergencia, {counts}) TO '{resumo}' (FORMAT parquet)")
-    result = contract_gate(divergencias, resumo, "run-1", EngineSettings(temp_dir=str(tmp_path / "tmp")))
+    result = gate_on_table(
+        tmp_path,
+        rows,
+        f"0.5 AS taxa_divergencia, {counts}",
+        severidade=f"CASE WHEN i = {rows} THEN 'URGENTE' ELSE 'LOW' END",
+        data="DATE '2024-03-09'",
+    )
     failed = [
         (r["lote"], r["expectativa"], r["coluna"], r["inesperados"], r["exemplos"])
         for r in meta(result, "falhas_detalhe")
