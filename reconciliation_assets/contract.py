@@ -26,6 +26,8 @@ STEPS = (
     "resumo_conciliacao",
     "relatorio_diario",
 )
+# The resource key of the IO manager through which the steps hand their outputs on (resources/work_area.py).
+WORK_AREA = "area_trabalho"
 LINES_UNIT = "validacao"  # the line-consuming unit: once done, every line of the file was processed
 
 # ---- run tags ----------------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 from reconciliation_assets import clock
 from reconciliation_assets.day_paths import DayPaths
@@ -26,11 +28,13 @@ from reconciliation_assets.sla import sla_status
 # tells apart two divergences of one ordem_id and type (only a repeated ordem_id in the base can).
 ORDER = ("ordem_id", "tipo_divergencia", "hash_linha", "detalhes", "data_base", "valor_base")
 # On Spark (no buckets, no DuckDB hash) the published order is this key alone.
+COVERAGE_SCHEMA = pa.schema([("inicio", pa.date32()), ("fim", pa.date32())])  # model cobertura.sql's row
 
 
 def compute_divergences(
     paths: DayPaths,
     *,
+    coverage: tuple[date | None, date | None] | None = None,
     job_id: str,
     started_at: datetime,
     arrived_at: datetime,
@@ -41,12 +45,22 @@ def compute_divergences(
     sla_warn_minutes: int = 18,
     earlier_publications: Sequence[datetime] = (),
 ) -> dict[str, Any]:
-    """Write the divergence table and the one-row summary to the day's work folder; return the summary."""
+    """Write the divergence table and the one-row summary to the day's work folder; return the summary.
+
+    ``coverage``: the file's coverage as validation computed it (model cobertura.sql, handed on by the
+    job); a caller without it (a benchmark, a test of this function) gets it from the same model here.
+    """
     computed_at = clock.now().astimezone(started_at.tzinfo)
     with open_runner(engine) as runner:
-        # The coverage is the whole file's, computed once, whatever the buckets.
+        # The coverage is the whole file's, whatever the buckets.
         runner.register_parquet("validadas", paths.validadas)
-        runner.materialize("cobertura")
+        if coverage is None:
+            runner.materialize("cobertura")
+        else:
+            runner.register_arrow(
+                "cobertura",
+                pa.table({"inicio": [coverage[0]], "fim": [coverage[1]]}, schema=COVERAGE_SCHEMA),
+            )
         sides = {"validadas": paths.validadas, "base_interna": paths.base_interna}
         if isinstance(runner, ModelRunner):
             _divergences_by_bucket(

@@ -6,6 +6,7 @@ from typing import Any
 
 from dagster_aws.s3 import S3Resource
 
+from reconciliation_assets.contract import WORK_AREA
 from reconciliation_assets.partitions import TIMEZONE, daily_partitions
 from resources.env import collect_configuration_errors, env_int_or, env_or, env_value_or
 from resources.glue import GlueCatalog
@@ -13,6 +14,7 @@ from resources.internal_base import InternalBase
 from resources.notify import Notifier
 from resources.settings import Deadlines, DuckDBEngine, PainelAccess, ReconRules
 from resources.storage import ReconStorage
+from resources.work_area import WorkAreaIOManager
 
 
 def s3_resource() -> S3Resource:
@@ -35,7 +37,7 @@ def build_resources() -> dict[str, Any]:
     invalid variables are reported together in one ``ConfigurationError`` naming each of them.
     """
     s3 = s3_resource()
-    return collect_configuration_errors(
+    resources = collect_configuration_errors(
         {
             "storage": lambda: _storage(s3),
             "internal_base": _internal_base,
@@ -46,6 +48,9 @@ def build_resources() -> dict[str, Any]:
             "glue_catalog": build_glue_catalog,
         }
     )
+    # The steps hand their outputs to each other through the storage's local work folder.
+    resources[WORK_AREA] = WorkAreaIOManager(storage=resources["storage"])
+    return resources
 
 
 def _storage(s3: S3Resource) -> ReconStorage:

@@ -56,8 +56,10 @@ def validate_day(
         stats["por_motivo"] = dict(
             runner.query("SELECT motivo, count(*) FROM quarentena_dia GROUP BY 1 ORDER BY 1")
         )
-        runner.register_parquet("validadas_dia", paths.validadas)
-        stats["cobertura_inicio"], stats["cobertura_fim"] = runner.query(
-            "SELECT min(data), max(data) FROM validadas_dia"
-        )[0]
+        # The file's coverage (model cobertura.sql), computed here once: later steps receive it.
+        runner.register_parquet("validadas", paths.validadas)
+        runner.materialize("cobertura")
+        stats["cobertura_inicio"], stats["cobertura_fim"] = runner.query("SELECT inicio, fim FROM cobertura")[
+            0
+        ]
     return stats

@@ -70,8 +70,8 @@ class InternalSource(ABC):
     @abstractmethod
     def snapshot(
         self,
-        cobertura_inicio: date,
-        cobertura_fim: date,
+        cobertura_inicio: date | None,
+        cobertura_fim: date | None,
         ordens_parquet: Path,
         out_parquet: Path,
         engine: EngineSettings,
@@ -97,8 +97,8 @@ class DuckDBSource(InternalSource):
 
     def snapshot(
         self,
-        cobertura_inicio: date,
-        cobertura_fim: date,
+        cobertura_inicio: date | None,
+        cobertura_fim: date | None,
         ordens_parquet: Path,
         out_parquet: Path,
         engine: EngineSettings,
@@ -145,8 +145,8 @@ class PostgresSource(InternalSource):
 
     def snapshot(
         self,
-        cobertura_inicio: date,
-        cobertura_fim: date,
+        cobertura_inicio: date | None,
+        cobertura_fim: date | None,
         ordens_parquet: Path,
         out_parquet: Path,
         engine: EngineSettings,
@@ -208,8 +208,8 @@ class InternalBase(EnvValidatedResource):
 
     def snapshot(
         self,
-        cobertura_inicio: date,
-        cobertura_fim: date,
+        cobertura_inicio: date | None,
+        cobertura_fim: date | None,
         ordens_parquet: Path,
         out_parquet: Path,
         engine: EngineSettings,

@@ -263,7 +263,7 @@ def test_asset_materialisation_outside_the_job_also_leaves_a_checkpoint(env):
             [raw_files],
             partition_key=DAY,
             instance=instance,
-            resources={k: build_defs().resources[k] for k in ("storage", "rules")},
+            resources={k: build_defs().resources[k] for k in ("storage", "rules", "area_trabalho")},
         )
     assert result.success
     doc = checkpoint_of(env, result.run_id)

@@ -421,12 +421,15 @@ def test_divergences_launched_before_their_inputs_stop_with_a_retryable_explanat
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     error = failure.event_specific_data.error
+    missing = (
+        "arquivos_fornecedor (linhas.parquet, arquivos.parquet); "
+        "transacoes_validadas (validadas.parquet, estatisticas_linhas.parquet); "
+        "quarentena (quarentena.parquet); base_interna_snapshot (base_interna.parquet)"
+    )
     assert error.message.startswith(
         f"dagster._core.definitions.events.Failure: {DAY}: as entradas deste passo ainda não existem "
-        "(arquivos.parquet, validadas.parquet, base_interna.parquet)"
+        f"ou mudaram depois de registradas ({missing})"
     )
-    assert failure.event_specific_data.user_failure_data.metadata["entradas_ausentes"].value == (
-        "arquivos.parquet, validadas.parquet, base_interna.parquet"
-    )
+    assert failure.event_specific_data.user_failure_data.metadata["entradas_ausentes"].value == missing
     assert "IOException" not in error.to_string()
     assert output_state(recon_env) == {}

@@ -1,6 +1,7 @@
 """Asset ``divergencias``: one row per divergence, published only when the books balance."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +30,15 @@ from checks.plausibility import (
 )
 from checks.quality import DIVERGENCIAS_QUALITY_CHECKS, divergence_rate
 from reconciliation_assets import clock, schemas
-from reconciliation_assets.assets.common import ARRIVAL_TAG, GROUP, OWNERS, TAGS, StageTimer
+from reconciliation_assets.assets.common import (
+    ARRIVAL_TAG,
+    GROUP,
+    OWNERS,
+    TAGS,
+    WORK_AREA,
+    StageTimer,
+    step_files,
+)
 from reconciliation_assets.breaks import (
     compute_breaks,
     mark_later_dates,
@@ -38,13 +47,20 @@ from reconciliation_assets.breaks import (
     publication_details,
     record_chain,
 )
-from reconciliation_assets.day_paths import DayPaths
 from reconciliation_assets.divergence import compute_divergences
 from reconciliation_assets.engine.sql_models import ModelRunner
 from reconciliation_assets.observability import log_stage, threshold_metadata
 from reconciliation_assets.partitions import daily_partitions
 from reconciliation_assets.publication import TableFile, publish_day, published_record
 from reconciliation_assets.run_guard import StepGuard, asset_step, run_started
+from reconciliation_assets.work_area import (
+    ArquivosDoDia,
+    BaseInternaDoDia,
+    DivergenciasDoDia,
+    PendenciasDoDia,
+    QuarentenaDoDia,
+    TransacoesValidadas,
+)
 from resources.glue import GlueCatalog
 from resources.settings import Deadlines, DuckDBEngine, ReconRules
 from resources.storage import ReconStorage
@@ -52,34 +68,13 @@ from resources.storage import ReconStorage
 TIPOS = schemas.CONTAGENS_POR_TIPO
 
 
-def arrival_time(context: dg.AssetExecutionContext, paths: DayPaths, engine) -> datetime:
+def arrival_time(context: dg.AssetExecutionContext, arquivos: ArquivosDoDia) -> datetime:
     """The sensor's tag when the run came from a file landing, else the newest file's own time."""
     tagged = context.run.tags.get(ARRIVAL_TAG)
     if tagged:
         return datetime.fromisoformat(tagged)
-    with ModelRunner(engine) as runner:
-        runner.register_parquet("arquivos", paths.arquivos)
-        newest = runner.query("SELECT max(chegou_em) FROM arquivos")[0][0]
-    return datetime.fromtimestamp(newest, tz=UTC)
-
-
-def _require_inputs(day: str, paths: DayPaths) -> None:
-    """Stop with what happened and what to do when the earlier steps of D have not produced their
-    files: Dagster's asset backfill can launch D's divergences in a run of their own, queued
-    before the run of D's earlier steps (seen with the self-dependency of ``pendencias``)."""
-    missing = [p.name for p in (paths.arquivos, paths.validadas, paths.base_interna) if not p.exists()]
-    if missing:
-        raise dg.Failure(
-            description=(
-                f"{day}: as entradas deste passo ainda não existem ({', '.join(missing)}): os passos "
-                "anteriores da data (arquivos_fornecedor, validacao, base_interna_snapshot) não "
-                "terminaram antes dele. Acontece quando um backfill divide a data em duas execuções; "
-                "a nova tentativa da execução (tags dagster/max_retries e "
-                "dagster/retry_on_asset_or_op_failure no backfill) ou uma re-execução da data resolve."
-            ),
-            metadata={"entradas_ausentes": ", ".join(missing)},
-            allow_retries=True,
-        )
+    assert arquivos.arrived_at is not None  # registered by arquivos_fornecedor with its files
+    return arquivos.arrived_at
 
 
 # D's breaks depend on the previous date's: the self-dependency makes asset backfills run dates
@@ -105,7 +100,7 @@ PREVIOUS_DATE = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
                 "TIPO_3_<CAMPO> um campo diferente. Publicada em Parquet só se o saldo fechar."
             ),
             metadata={"dagster/column_schema": schemas.DIVERGENCIAS},
-        ),
+        ).with_io_manager_key(WORK_AREA),
         dg.AssetSpec(
             "pendencias",
             deps=["divergencias", dg.AssetDep("pendencias", partition_mapping=PREVIOUS_DATE)],
@@ -119,7 +114,7 @@ PREVIOUS_DATE = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
                 "da última data anterior publicada; datas em ordem, da mais antiga à mais nova."
             ),
             metadata={"dagster/column_schema": schemas.PENDENCIAS},
-        ),
+        ).with_io_manager_key(WORK_AREA),
     ],
     check_specs=[
         *DIVERGENCIAS_CHECKS,
@@ -132,51 +127,74 @@ PREVIOUS_DATE = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
 )
 def divergencias(
     context: dg.AssetExecutionContext,
+    arquivos_fornecedor: ArquivosDoDia,
+    transacoes_validadas: TransacoesValidadas,
+    quarentena: QuarentenaDoDia,
+    base_interna_snapshot: BaseInternaDoDia,
     storage: ReconStorage,
     rules: ReconRules,
     duckdb_engine: DuckDBEngine,
     deadlines: Deadlines,
     glue_catalog: GlueCatalog,
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    inputs = DayInputs(arquivos_fornecedor, transacoes_validadas, quarentena, base_interna_snapshot)
     with asset_step(context, rules, "divergencias") as guard:
-        yield from _divergences(context, storage, rules, duckdb_engine, deadlines, glue_catalog, guard)
+        yield from _divergences(
+            context, inputs, storage, rules, duckdb_engine, deadlines, glue_catalog, guard
+        )
 
 
-def input_fingerprint(paths: DayPaths, engine) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DayInputs:
+    """Everything the step reads, as the earlier steps of D handed it on."""
+
+    arquivos: ArquivosDoDia
+    validadas: TransacoesValidadas
+    quarentena: QuarentenaDoDia
+    base_interna: BaseInternaDoDia
+
+
+def input_fingerprint(inputs: DayInputs, engine) -> dict[str, Any]:
     """What D was computed from: each file's sha256 and an order-free digest of the internal scope."""
     with ModelRunner(engine) as runner:
-        runner.register_parquet("arquivos", paths.arquivos)
-        runner.register_parquet("base_interna", paths.base_interna)
-        files = runner.query("SELECT arquivo, sha256 FROM arquivos ORDER BY arquivo")
+        runner.register_parquet("base_interna", inputs.base_interna.paths.base_interna)
         rows, digest = runner.query(
             "SELECT count(*), coalesce(sum(hash(fornecedor_id, ordem_id, nome, ativo_id, data, valor)::hugeint), 0)"
             " FROM base_interna"
         )[0]
     return {
-        "arquivos": dict(files),
+        "arquivos": dict(sorted(inputs.arquivos.sha256.items())),
         "escopo_interno": f"{rows}:{digest}",
     }
 
 
 def _divergences(
     context: dg.AssetExecutionContext,
+    day_inputs: DayInputs,
     storage: ReconStorage,
     rules: ReconRules,
     duckdb_engine: DuckDBEngine,
     deadlines: Deadlines,
     glue_catalog: GlueCatalog,
     guard: StepGuard,
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     timer = StageTimer()
     day = context.partition_key
-    paths = DayPaths.for_date(storage.work_dir, day)
+    paths = step_files(
+        context,
+        storage.work_dir,
+        day_inputs.arquivos,
+        day_inputs.validadas,
+        day_inputs.quarentena,
+        day_inputs.base_interna,
+    )
     engine = duckdb_engine.settings()
-    _require_inputs(day, paths)
     started_at = run_started(context)
-    arrived_at = arrival_time(context, paths, engine)
+    arrived_at = arrival_time(context, day_inputs.arquivos)
     earlier = earlier_publications(context.instance, day)
     resumo = compute_divergences(
         paths,
+        coverage=day_inputs.validadas.coverage,
         job_id=context.run_id,
         started_at=started_at,
         arrived_at=arrived_at,
@@ -190,7 +208,7 @@ def _divergences(
     published_breaks = storage.published_dates("pendencias")  # listed once: P and the later dates
     previous = previous_state(storage, day, paths.estado_anterior, published_breaks)
     breaks = compute_breaks(paths, day, previous, job_id=context.run_id, engine=engine)
-    inputs = {**input_fingerprint(paths, engine), "estado_anterior_pendencias": previous.reference()}
+    inputs = {**input_fingerprint(day_inputs, engine), "estado_anterior_pendencias": previous.reference()}
     published = published_record(storage, day)
     changed = compare_inputs(inputs, published)
     if changed.get("entradas_iguais_a_publicada") == "não":
@@ -289,8 +307,9 @@ def _divergences(
         minutos_desde_chegada=round((clock.now() - arrived_at).total_seconds() / 60, 2),
         checagens={r.check_name: r.passed for r in [*results, *timing_checks]},
     )
-    yield dg.MaterializeResult(
-        asset_key="divergencias",
+    yield dg.Output(
+        DivergenciasDoDia(paths.root, linhas=total, publicada=publish),
+        output_name="divergencias",
         metadata={
             "dagster/row_count": total,
             "dagster/uri": dg.MetadataValue.path(storage.table_uri("divergencias", day)),
@@ -314,8 +333,9 @@ def _divergences(
             **timing,
         },
     )
-    yield dg.MaterializeResult(
-        asset_key="pendencias",
+    yield dg.Output(
+        PendenciasDoDia(paths.root, linhas=int(breaks["pendencias"]), publicada=publish),
+        output_name="pendencias",
         metadata=breaks_metadata(
             breaks,
             previous_day=previous.data_referencia,

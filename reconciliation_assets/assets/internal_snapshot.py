@@ -6,14 +6,14 @@ import dagster as dg
 
 from checks.invariants import BASE_CHECKS, unique_internal_ids
 from reconciliation_assets import schemas
-from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, StageTimer
-from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, WORK_AREA, StageTimer, step_files
 from reconciliation_assets.engine.buckets import BucketedDay, bucket_count, query_by_bucket
 from reconciliation_assets.engine.runners import open_runner
 from reconciliation_assets.engine.sql_models import ModelRunner
 from reconciliation_assets.observability import log_stage
 from reconciliation_assets.partitions import daily_partitions
 from reconciliation_assets.run_guard import asset_step
+from reconciliation_assets.work_area import BaseInternaDoDia, TransacoesValidadas
 from resources.internal_base import InternalBase
 from resources.settings import DuckDBEngine, ReconRules
 from resources.storage import ReconStorage
@@ -21,7 +21,7 @@ from resources.storage import ReconStorage
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=["transacoes_validadas"],
+    io_manager_key=WORK_AREA,
     group_name=GROUP,
     owners=OWNERS,
     tags=TAGS,
@@ -36,28 +36,29 @@ from resources.storage import ReconStorage
 )
 def base_interna_snapshot(
     context: dg.AssetExecutionContext,
+    transacoes_validadas: TransacoesValidadas,
     storage: ReconStorage,
     internal_base: InternalBase,
     duckdb_engine: DuckDBEngine,
     rules: ReconRules,
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     with asset_step(context, rules, "base_interna_snapshot"):
-        yield from _snapshot(context, storage, internal_base, duckdb_engine)
+        yield from _snapshot(context, transacoes_validadas, storage, internal_base, duckdb_engine)
 
 
 def _snapshot(
     context: dg.AssetExecutionContext,
+    validadas: TransacoesValidadas,
     storage: ReconStorage,
     internal_base: InternalBase,
     duckdb_engine: DuckDBEngine,
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     timer = StageTimer()
     day = context.partition_key
-    paths = DayPaths.for_date(storage.work_dir, day)
+    paths = step_files(context, storage.work_dir, validadas)
     engine = duckdb_engine.settings()
-    with ModelRunner(engine) as runner:
-        runner.register_parquet("validadas", paths.validadas)
-        inicio, fim = runner.query("SELECT min(data), max(data) FROM validadas")[0]
+    # The scope's window is the file's coverage, computed once by validation (cobertura.sql).
+    inicio, fim = validadas.coverage
     if inicio is None:
         context.log.warning(f"{day}: nenhuma linha válida; a cobertura é vazia e só linhas casadas entram.")
     # Transient faults (InternalBaseUnavailable) are retried by asset_step on the design's schedule;
@@ -116,7 +117,8 @@ def _snapshot(
         origem=internal_base.describe(),
         cobertura=[str(inicio), str(fim)],
     )
-    yield dg.MaterializeResult(
+    yield dg.Output(
+        BaseInternaDoDia(paths.root, linhas=rows),
         metadata={
             "dagster/row_count": rows,
             "linhas_lidas": raw_rows,
@@ -125,6 +127,6 @@ def _snapshot(
             "cobertura_fim": str(fim),
             "dagster/uri": dg.MetadataValue.path(str(paths.base_interna)),
             **timing,
-        }
+        },
     )
     yield unique_internal_ids(rows, distinct, sample, nulls=nulls, duplicated=duplicated)

@@ -5,14 +5,22 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, StageTimer, markdown_table
-from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.assets.common import (
+    GROUP,
+    OWNERS,
+    TAGS,
+    WORK_AREA,
+    StageTimer,
+    markdown_table,
+    step_files,
+)
 from reconciliation_assets.engine.header import HeaderError
 from reconciliation_assets.ingest import SourceFile, stage_files
 from reconciliation_assets.observability import log_stage
 from reconciliation_assets.partitions import daily_partitions
 from reconciliation_assets.publication import recover
 from reconciliation_assets.run_guard import asset_step
+from reconciliation_assets.work_area import ArquivosDoDia
 from resources.settings import ReconRules
 from resources.storage import ReconStorage
 
@@ -23,6 +31,7 @@ from resources.storage import ReconStorage
     owners=OWNERS,
     tags=TAGS,
     kinds={"csv", "s3", "python"},
+    io_manager_key=WORK_AREA,
     description=(
         "Uma linha física por linha dos arquivos do fornecedor para a data (todos os *.csv em "
         "<ingress>/D/, em ordem de nome), com a codificação detectada no arquivo inteiro."
@@ -30,7 +39,7 @@ from resources.storage import ReconStorage
 )
 def arquivos_fornecedor(
     context: dg.AssetExecutionContext, storage: ReconStorage, rules: ReconRules
-) -> dg.MaterializeResult:
+) -> dg.Output[ArquivosDoDia]:
     with asset_step(context, rules, "arquivos_fornecedor"):
         # A publication of D that a crash interrupted is finished before anything else happens.
         if recover(storage, context.partition_key) is not None:
@@ -40,10 +49,10 @@ def arquivos_fornecedor(
         return _stage_day(context, storage)
 
 
-def _stage_day(context: dg.AssetExecutionContext, storage: ReconStorage) -> dg.MaterializeResult:
+def _stage_day(context: dg.AssetExecutionContext, storage: ReconStorage) -> dg.Output[ArquivosDoDia]:
     timer = StageTimer()
     day = context.partition_key
-    paths = DayPaths.for_date(storage.work_dir, day)
+    paths = step_files(context, storage.work_dir)
     shutil.rmtree(paths.root, ignore_errors=True)  # a re-run starts from the files, never from leftovers
     remote_files = storage.list_day_files(day)
     if not remote_files:
@@ -87,7 +96,13 @@ def _stage_day(context: dg.AssetExecutionContext, storage: ReconStorage) -> dg.M
         arquivo_chegou_em=datetime.fromtimestamp(arrived, tz=UTC).isoformat(),
         codificacoes=sorted({s.encoding for s in staged}),
     )
-    return dg.MaterializeResult(
+    return dg.Output(
+        ArquivosDoDia(
+            paths.root,
+            linhas_fisicas=physical,
+            chegou_em=arrived,
+            sha256={s.arquivo: s.sha256 for s in sorted(staged, key=lambda s: s.arquivo)},
+        ),
         metadata={
             "arquivos": len(staged),
             "linhas_fisicas": physical,
@@ -113,5 +128,5 @@ def _stage_day(context: dg.AssetExecutionContext, storage: ReconStorage) -> dg.M
             "dagster/uri": dg.MetadataValue.path(storage.day_folder(day)),
             "dagster/row_count": physical,
             **timing,
-        }
+        },
     )

@@ -3,18 +3,17 @@
 import dagster as dg
 
 from reconciliation_assets import schemas
-from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, StageTimer
-from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, StageTimer, step_files
 from reconciliation_assets.engine.sql_models import ModelRunner
 from reconciliation_assets.observability import log_stage
 from reconciliation_assets.partitions import daily_partitions
+from reconciliation_assets.work_area import DivergenciasDoDia
 from resources.settings import DuckDBEngine
 from resources.storage import ReconStorage
 
 
 @dg.asset(
     partitions_def=daily_partitions,
-    deps=["divergencias"],
     group_name=GROUP,
     owners=OWNERS,
     tags=TAGS,
@@ -23,11 +22,14 @@ from resources.storage import ReconStorage
     metadata={"dagster/column_schema": schemas.RESUMO},
 )
 def resumo_conciliacao(
-    context: dg.AssetExecutionContext, storage: ReconStorage, duckdb_engine: DuckDBEngine
+    context: dg.AssetExecutionContext,
+    divergencias: DivergenciasDoDia,
+    storage: ReconStorage,
+    duckdb_engine: DuckDBEngine,
 ) -> dg.MaterializeResult:
     timer = StageTimer()
     day = context.partition_key
-    paths = DayPaths.for_date(storage.work_dir, day)
+    paths = step_files(context, storage.work_dir, divergencias)
     with ModelRunner(duckdb_engine.settings()) as runner:
         runner.register_parquet("resumo", paths.resumo)
         resumo = runner.query_dicts("SELECT * FROM resumo")[0]

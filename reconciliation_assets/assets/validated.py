@@ -7,12 +7,12 @@ import dagster as dg
 from checks.invariants import VALIDADAS_CHECKS, line_accounting
 from checks.quality import VALIDACAO_QUALITY_CHECKS, quarantine_rate, validated_schema_check
 from reconciliation_assets import schemas
-from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, StageTimer
-from reconciliation_assets.day_paths import DayPaths
+from reconciliation_assets.assets.common import GROUP, OWNERS, TAGS, WORK_AREA, StageTimer, step_files
 from reconciliation_assets.observability import log_stage, threshold_metadata
 from reconciliation_assets.partitions import daily_partitions
 from reconciliation_assets.run_guard import asset_step
 from reconciliation_assets.validation import validate_day
+from reconciliation_assets.work_area import ArquivosDoDia, QuarentenaDoDia, TransacoesValidadas
 from resources.settings import DuckDBEngine, ReconRules
 from resources.storage import ReconStorage
 
@@ -38,7 +38,7 @@ REASONS = (
             kinds={"duckdb", "parquet"},
             description="Uma linha por transação válida do dia (ordem_id único), normalizada e tipada.",
             metadata={"dagster/column_schema": schemas.VALIDADAS},
-        ),
+        ).with_io_manager_key(WORK_AREA),
         dg.AssetSpec(
             "quarentena",
             deps=["arquivos_fornecedor"],
@@ -48,24 +48,32 @@ REASONS = (
             kinds={"duckdb", "parquet"},
             description="Uma linha por linha rejeitada do arquivo, com arquivo, linha física, conteúdo, motivo e detalhe.",
             metadata={"dagster/column_schema": schemas.QUARENTENA},
-        ),
+        ).with_io_manager_key(WORK_AREA),
     ],
     check_specs=[*VALIDADAS_CHECKS, *VALIDACAO_QUALITY_CHECKS],
 )
 def validacao(
-    context: dg.AssetExecutionContext, storage: ReconStorage, rules: ReconRules, duckdb_engine: DuckDBEngine
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    context: dg.AssetExecutionContext,
+    arquivos_fornecedor: ArquivosDoDia,
+    storage: ReconStorage,
+    rules: ReconRules,
+    duckdb_engine: DuckDBEngine,
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     with asset_step(context, rules, "validacao"):
-        yield from _validate(context, storage, rules, duckdb_engine)
+        yield from _validate(context, arquivos_fornecedor, storage, rules, duckdb_engine)
 
 
 def _validate(
-    context: dg.AssetExecutionContext, storage: ReconStorage, rules: ReconRules, duckdb_engine: DuckDBEngine
-) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    context: dg.AssetExecutionContext,
+    arquivos: ArquivosDoDia,
+    storage: ReconStorage,
+    rules: ReconRules,
+    duckdb_engine: DuckDBEngine,
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """Classify the lines; the quarantine is published later, with the rest of D (publication.py)."""
     timer = StageTimer()
     day = context.partition_key
-    paths = DayPaths.for_date(storage.work_dir, day)
+    paths = step_files(context, storage.work_dir, arquivos)
     stats = validate_day(paths, day, rules.max_age_days, duckdb_engine.settings())
     check = line_accounting(stats)
     schema_check = validated_schema_check(paths.validadas, day, rules.max_age_days)
@@ -73,8 +81,15 @@ def _validate(
     quarantined = stats["linhas_quarentena"]
     timing = timer.metadata(stats["linhas_csv"])
     rate = quarantined / stats["linhas_csv"] if stats["linhas_csv"] else 0.0
-    yield dg.MaterializeResult(
-        asset_key="transacoes_validadas",
+    inicio, fim = stats["cobertura_inicio"], stats["cobertura_fim"]
+    yield dg.Output(
+        TransacoesValidadas(
+            paths.root,
+            linhas=stats["linhas_validas"],
+            cobertura_inicio=None if inicio is None else inicio.isoformat(),
+            cobertura_fim=None if fim is None else fim.isoformat(),
+        ),
+        output_name="transacoes_validadas",
         metadata={
             "dagster/row_count": stats["linhas_validas"],
             "dagster/uri": dg.MetadataValue.path(str(paths.validadas)),
@@ -85,8 +100,9 @@ def _validate(
             **timing,
         },
     )
-    yield dg.MaterializeResult(
-        asset_key="quarentena",
+    yield dg.Output(
+        QuarentenaDoDia(paths.root, linhas=quarantined),
+        output_name="quarentena",
         metadata={
             "dagster/row_count": quarantined,
             "dagster/uri": dg.MetadataValue.path(storage.table_uri("quarentena", day)),
