@@ -45,7 +45,12 @@ def test_every_work_area_parent_is_an_input_the_step_receives():
         "transacoes_validadas": {"arquivos_fornecedor"},
         "quarentena": {"arquivos_fornecedor"},
         "base_interna_snapshot": {"transacoes_validadas"},
-        "divergencias": {"arquivos_fornecedor", "transacoes_validadas", "quarentena", "base_interna_snapshot"},
+        "divergencias": {
+            "arquivos_fornecedor",
+            "transacoes_validadas",
+            "quarentena",
+            "base_interna_snapshot",
+        },
         "pendencias": set(),  # divergencias is its own step's; D-1's pendencias is read as published
         "resumo_conciliacao": {"divergencias"},
         "relatorio_diario": set(),  # reads what is published (the same queries as the dashboard)
@@ -117,7 +122,10 @@ def test_a_file_changed_after_its_output_was_registered_is_refused(tmp_path):
     (tmp_path / "validadas.parquet").write_bytes(b"other rows")
     assert TransacoesValidadas.load(tmp_path).missing() == ["validadas.parquet"]
     (tmp_path / "estatisticas_linhas.parquet").unlink()
-    assert TransacoesValidadas.load(tmp_path).missing() == ["validadas.parquet", "estatisticas_linhas.parquet"]
+    assert TransacoesValidadas.load(tmp_path).missing() == [
+        "validadas.parquet",
+        "estatisticas_linhas.parquet",
+    ]
 
 
 def _published(root: Path) -> dict[str, str]:
