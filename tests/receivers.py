@@ -256,6 +256,24 @@ def run_day(instance, day: str, tags: dict[str, str] | None = None):
     )
 
 
+def run_divergences_only(instance, day: str):
+    """D's divergences (and pendencias) in a run of their own, as the UI or a backfill can launch them."""
+    import dagster as dg
+
+    from reconciliation_assets.definitions import build_defs
+
+    return (
+        build_defs()
+        .resolve_implicit_global_asset_job_def()
+        .execute_in_process(
+            partition_key=day,
+            instance=instance,
+            asset_selection=[dg.AssetKey("divergencias"), dg.AssetKey("pendencias")],
+            raise_on_error=False,
+        )
+    )
+
+
 def run_audit(instance, day: str, tags: dict[str, str] | None = None):
     """The Great Expectations audit of ``day``'s publication, as the sensor launches it (its own run)."""
     from reconciliation_assets.contract import AUDIT_JOB_NAME, PARTITION_TAG

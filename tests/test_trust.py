@@ -30,7 +30,7 @@ from reconciliation_assets.run_guard import (
 from resources.internal_base import InternalBaseError
 from resources.postgres_snapshot import InternalBaseUnavailable
 from tests.chain import make_base
-from tests.receivers import check_results, matching_day, pin_clock, run_day, write_day
+from tests.receivers import check_results, matching_day, pin_clock, run_day, run_divergences_only, write_day
 
 DAY = "2024-03-10"
 TABLES = ("quarentena", "divergencias", "pendencias", "resumo_conciliacao")
@@ -408,16 +408,8 @@ def test_a_run_killed_mid_publication_is_completed_by_the_next_run(recon_env, in
 def test_divergences_launched_before_their_inputs_stop_with_a_retryable_explanation(recon_env):
     """A backfill run holding only D's divergences, queued before D's earlier steps (seen in Dagster
     1.13): no stack trace from DuckDB, a Failure that says what happened and allows a run retry."""
-    from reconciliation_assets.definitions import build_defs
-
-    job = build_defs().resolve_implicit_global_asset_job_def()
     with dg.instance_for_test() as instance:
-        result = job.execute_in_process(
-            partition_key=DAY,
-            instance=instance,
-            asset_selection=[dg.AssetKey("divergencias"), dg.AssetKey("pendencias")],
-            raise_on_error=False,
-        )
+        result = run_divergences_only(instance, DAY)
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     error = failure.event_specific_data.error

@@ -19,7 +19,7 @@ import pytest
 
 from reconciliation_assets.day_paths import OWNER, DayPaths, UndeclaredInput, step_paths
 from reconciliation_assets.work_area import OUTPUTS, ArquivosDoDia, TransacoesValidadas
-from tests.receivers import matching_day, run_day, write_day
+from tests.receivers import matching_day, run_day, run_divergences_only, write_day
 
 DAY = "2024-03-10"
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,18 +151,7 @@ def test_divergences_refuse_validated_rows_rewritten_after_validation(recon_env)
         validadas = registered.parent / "validadas.parquet"
         validadas.write_bytes(validadas.read_bytes())  # the same bytes, rewritten: another file
         os.utime(validadas, ns=(1, 1))
-        from reconciliation_assets.definitions import build_defs
-
-        result = (
-            build_defs()
-            .resolve_implicit_global_asset_job_def()
-            .execute_in_process(
-                partition_key=DAY,
-                instance=instance,
-                asset_selection=[dg.AssetKey("divergencias"), dg.AssetKey("pendencias")],
-                raise_on_error=False,
-            )
-        )
+        result = run_divergences_only(instance, DAY)
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert failure.event_specific_data.user_failure_data.metadata["entradas_ausentes"].value == (
