@@ -25,6 +25,10 @@ create or replace macro _valor_no_limite(centavos) as
 create or replace macro valor_centavos(s) as
     case
         -- Up to two decimals: nothing to round, an exact decimal cast is enough (the common case).
+        -- Up to 14 integer digits the cents fit a 64-bit decimal even times 100 (cheap arithmetic);
+        -- 15 or 16 go through a 128-bit one (in DuckDB, 38 digits cost ~2x the whole valor parse).
+        when regexp_full_match(s, '[+-]?[0-9]{1,14}([.,][0-9]{1,2})?')
+            then cast(cast(replace(s, ',', '.') as decimal(18, 2)) * 100 as bigint)
         when regexp_full_match(s, '[+-]?[0-9]{1,16}([.,][0-9]{1,2})?')
             then cast(cast(replace(s, ',', '.') as decimal(38, 2)) * 100 as bigint)
         when regexp_full_match(s, '[+-]?[0-9]+[.,][0-9]+') and length(ltrim(regexp_extract(s, '([0-9]+)', 1), '0')) <= 16

@@ -18,6 +18,11 @@ create or replace macro campo_sem_aspas(f) as
         else f
     end;
 
+-- A field matched with its delimiter (linhas_avaliadas: a quoted line's fields) without that one
+-- last character; `com_delimitador` false: the field as it is.
+create or replace macro sem_delimitador(f, com_delimitador) as
+    case when com_delimitador then substr(f, 1, length(f) - 1) else f end;
+
 -- `data` as YYYY-MM-DD or DD/MM/YYYY, a real calendar day; null otherwise.
 -- The shape is checked first because strptime alone accepts 2024-2-3.
 create or replace macro data_valida(s) as
