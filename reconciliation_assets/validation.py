@@ -59,7 +59,7 @@ def validate_day(
         # The file's coverage (model cobertura.sql), computed here once: later steps receive it.
         runner.register_parquet("validadas", paths.validadas)
         runner.materialize("cobertura")
-        stats["cobertura_inicio"], stats["cobertura_fim"] = runner.query("SELECT inicio, fim FROM cobertura")[
-            0
-        ]
+        ((stats["cobertura_inicio"], stats["cobertura_fim"]),) = runner.query(
+            "SELECT inicio, fim FROM cobertura"
+        )
     return stats
