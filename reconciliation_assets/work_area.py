@@ -28,14 +28,16 @@ MANIFESTS = "saidas"
 
 @dataclass(frozen=True)
 class WorkOutput:
-    """One asset's output for one date. ``registrada`` is False when the asset has not produced it."""
+    """One asset's output for one date, as its step built it or as ``load`` read it back."""
 
     ASSET: ClassVar[str]
     # The work files a later step needs (scratch files of the step are not part of the output).
     FILES: ClassVar[tuple[str, ...]]
 
     root: Path
-    registrada: bool = field(default=True, kw_only=True)
+    # Loaded outputs only: each file's identity when the output was registered; None when the asset
+    # never registered it for the date.
+    recorded: dict[str, Any] | None = field(default=None, kw_only=True, compare=False, repr=False)
 
     @property
     def paths(self) -> DayPaths:
@@ -50,7 +52,7 @@ class WorkOutput:
         return {name: getattr(self.paths, name) for name in self.FILES}
 
     def facts(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k not in ("root", "registrada")}
+        return {k: v for k, v in asdict(self).items() if k not in ("root", "recorded")}
 
     def register(self) -> None:
         """Record the output after its files are written (atomically: a crash leaves the old record)."""
@@ -66,9 +68,7 @@ class WorkOutput:
 
     def missing(self) -> list[str]:
         """The files a later step needs that are absent, or changed since the output was registered."""
-        if not self.registrada:
-            return [p.name for p in self.files().values()]
-        recorded = json.loads(self.manifest.read_text(encoding="utf-8"))["arquivos"]
+        recorded = self.recorded or {}
         return [
             p.name
             for p in self.files().values()
@@ -77,13 +77,14 @@ class WorkOutput:
 
     @classmethod
     def load(cls, root: Path) -> WorkOutput:
-        """The output as registered for the date under ``root`` (``registrada=False`` if never)."""
-        manifest = root / MANIFESTS / f"{cls.ASSET}.json"
+        """The output as registered for the date under ``root`` (``recorded`` None if never)."""
+        manifest = cls(root).manifest
         if not manifest.exists():
-            return cls(root, registrada=False)
-        facts = json.loads(manifest.read_text(encoding="utf-8"))["fatos"]
-        known = {f.name for f in fields(cls)}
-        return cls(root, **{k: v for k, v in facts.items() if k in known})
+            return cls(root)
+        record = json.loads(manifest.read_text(encoding="utf-8"))
+        known = {f.name for f in fields(cls)} - {"root", "recorded"}
+        facts = {k: v for k, v in record["fatos"].items() if k in known}
+        return cls(root, recorded=record["arquivos"], **facts)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ class WorkAreaIOManager(dg.ConfigurableIOManager):
     A step writes its files itself (DuckDB streams them to Parquet); what passes through here is the
     typed output (``reconciliation_assets/work_area.py``): it is registered with its facts after the
     step, and loaded for any later step of the same date, in this run or another one. A step whose
-    input was never produced gets the output marked ``registrada=False`` and stops with an
-    explanation (``assets/common.py require_inputs``), not with a reader's stack trace.
+    input was never produced (or changed since) stops with an explanation (``assets/common.py
+    step_files``), not with a reader's stack trace.
     """
 
     storage: ReconStorage

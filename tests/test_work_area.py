@@ -109,7 +109,7 @@ def test_an_output_round_trips_its_facts_exactly(tmp_path):
     assert loaded.arrived_at == datetime.fromtimestamp(arrived, tz=UTC)
     # Never produced: marked, and every file it stands for is missing.
     absent = TransacoesValidadas.load(tmp_path)
-    assert absent.registrada is False and absent.coverage == (None, None)
+    assert absent.recorded is None and absent.coverage == (None, None)
     assert absent.missing() == ["validadas.parquet", "estatisticas_linhas.parquet"]
 
 
@@ -126,6 +126,33 @@ def test_a_file_changed_after_its_output_was_registered_is_refused(tmp_path):
         "validadas.parquet",
         "estatisticas_linhas.parquet",
     ]
+
+
+def test_the_coverage_is_computed_once_per_day_and_handed_on(recon_env, monkeypatch):
+    """Only model cobertura.sql computes the file's coverage, and only validation runs it in the job:
+    the snapshot and the divergences receive it (they used to compute it again)."""
+    restated = [
+        f"{p.relative_to(ROOT)}"
+        for folder in ("reconciliation_assets", "resources", "checks", "dbt_like_sql")
+        for p in sorted((ROOT / folder).rglob("*"))
+        if p.suffix in (".py", ".sql") and "min(data)" in p.read_text(encoding="utf-8").lower()
+    ]
+    assert restated == ["dbt_like_sql/cobertura.sql"]
+    from reconciliation_assets.engine.sql_models import ModelRunner
+
+    runs = []
+    materialize = ModelRunner.materialize
+
+    def counting(self, model, params=None, relation=None):
+        runs.append(model)
+        return materialize(self, model, params, relation)
+
+    monkeypatch.setattr(ModelRunner, "materialize", counting)
+    lines, base = matching_day(DAY, 20)
+    write_day(recon_env, DAY, lines, base)
+    with dg.instance_for_test() as instance:
+        assert run_day(instance, DAY).success
+    assert runs.count("cobertura") == 1
 
 
 def _published(root: Path) -> dict[str, str]:
